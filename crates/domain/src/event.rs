@@ -1,0 +1,115 @@
+use std::{fmt, str::FromStr};
+
+/// What the receiver concluded about one delivery; every recorded event carries one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventOutcome {
+    /// The notification moved the payment forward (and may have credited).
+    Applied,
+    /// The notification equals the stored payment.
+    Duplicate,
+    /// The notification is behind the stored payment; nothing changed.
+    Stale,
+    /// The status is unknown; nothing changed.
+    Ignored,
+    /// A payout notification; payouts never credit.
+    Payout,
+    /// PayRam's test ping (`payout.ping`).
+    Ping,
+    /// The body is not JSON.
+    MalformedJson,
+    /// The body is JSON but not a usable notification.
+    InvalidPayload,
+}
+
+/// A text that names no [`EventOutcome`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown event outcome {0:?}")]
+pub struct UnknownOutcome(pub String);
+
+impl EventOutcome {
+    /// Every outcome.
+    pub const ALL: [Self; 8] = [
+        Self::Applied,
+        Self::Duplicate,
+        Self::Stale,
+        Self::Ignored,
+        Self::Payout,
+        Self::Ping,
+        Self::MalformedJson,
+        Self::InvalidPayload,
+    ];
+
+    /// The snake-case name used in answers, the database and filters.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Duplicate => "duplicate",
+            Self::Stale => "stale",
+            Self::Ignored => "ignored",
+            Self::Payout => "payout",
+            Self::Ping => "ping",
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidPayload => "invalid_payload",
+        }
+    }
+}
+
+impl FromStr for EventOutcome {
+    type Err = UnknownOutcome;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
+            .ok_or_else(|| UnknownOutcome(text.to_owned()))
+    }
+}
+
+impl fmt::Display for EventOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a delivery proved it came from PayRam. The matching key is identified by its position
+/// in the configured key list, never by the key itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthMethod {
+    /// `X-Payram-Signature`: HMAC-SHA256 of the raw body under the key at this position.
+    Signature { key_index: usize },
+    /// The legacy `API-Key` header equal to the key at this position.
+    ApiKey { key_index: usize },
+}
+
+impl AuthMethod {
+    /// `signature` or `api_key`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Signature { .. } => "signature",
+            Self::ApiKey { .. } => "api_key",
+        }
+    }
+
+    /// Position (from 0) of the matching key in the configured list.
+    #[must_use]
+    pub const fn key_index(self) -> usize {
+        match self {
+            Self::Signature { key_index } | Self::ApiKey { key_index } => key_index,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_round_trip_through_their_names() {
+        for outcome in EventOutcome::ALL {
+            assert_eq!(outcome.as_str().parse(), Ok(outcome));
+        }
+        assert!("bogus".parse::<EventOutcome>().is_err());
+    }
+}

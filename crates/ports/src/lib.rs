@@ -1,0 +1,33 @@
+//! The ports of payram-merchant and the use-case service that drives them.
+//!
+//! Outbound ports ([`PaymentRepository`], [`Crediting`], [`Clock`]) are what the core needs from
+//! the world; the inbound port ([`PaymentUseCases`]) is what driving adapters (HTTP, CLI) may
+//! ask of the core. [`PaymentService`] implements the inbound port on top of the outbound ones.
+//! With the `mocks` feature every port has a `mockall` mock (`MockPaymentRepository`, ...).
+//!
+//! This crate names no web framework, database or async runtime.
+
+mod clock;
+mod crediting;
+mod error;
+mod model;
+mod repository;
+mod service;
+
+#[cfg(any(test, feature = "mocks"))]
+pub use clock::MockClock;
+pub use clock::{Clock, SystemClock};
+#[cfg(any(test, feature = "mocks"))]
+pub use crediting::MockCrediting;
+pub use crediting::{Crediting, LogCrediting};
+pub use error::{BoxError, CreditError, RepositoryError, ServiceError};
+pub use model::{
+    Applied, CreditEntry, CustomerView, Delivery, EventId, EventSummary, NewEvent, PaymentView,
+    Receipt, RecordedCredit, RecordedPayout, Rejection,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use repository::MockPaymentRepository;
+pub use repository::PaymentRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use service::MockPaymentUseCases;
+pub use service::{PaymentService, PaymentUseCases};

@@ -1,0 +1,116 @@
+use chrono::{DateTime, Utc};
+
+use payram_domain::{
+    Amount, AuthMethod, CustomerId, EventOutcome, Inbound, Outcome, Payment, ReferenceId,
+};
+
+/// Row id of a recorded event.
+pub type EventId = i64;
+
+/// One authenticated delivery, as a driving adapter hands it to the core.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// `POST` or `GET`.
+    pub method: String,
+    pub auth: AuthMethod,
+    /// The body exactly as received.
+    pub raw_body: Vec<u8>,
+    /// What the body says, or why it cannot be used.
+    pub content: Result<Inbound, Rejection>,
+}
+
+/// Why a body was refused (answered 400, and recorded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// [`EventOutcome::MalformedJson`] or [`EventOutcome::InvalidPayload`].
+    pub outcome: EventOutcome,
+    pub message: String,
+}
+
+/// The event row the repository writes for a delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    pub received_at: DateTime<Utc>,
+    pub method: String,
+    pub auth: AuthMethod,
+    pub raw_body: Vec<u8>,
+}
+
+/// What the core answers for one delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The recorded event.
+    pub event_id: EventId,
+    pub outcome: EventOutcome,
+    pub reference_id: Option<ReferenceId>,
+    pub payout_id: Option<String>,
+    /// The notification's normalised status.
+    pub status: Option<String>,
+    /// USD credited by this delivery (zero when none).
+    pub credited: Amount,
+    /// Why the body was refused, for [`EventOutcome::MalformedJson`] and
+    /// [`EventOutcome::InvalidPayload`].
+    pub message: Option<String>,
+}
+
+/// A credit as committed to the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedCredit {
+    /// Ledger row id: the idempotency key of the credit.
+    pub id: i64,
+    pub reference_id: ReferenceId,
+    pub customer_id: CustomerId,
+    pub amount_usd: Amount,
+    /// The payment's credited total after this credit.
+    pub credited_total_usd: Amount,
+    pub event_id: EventId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What [`crate::PaymentRepository::apply_notification`] committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub event_id: EventId,
+    pub outcome: Outcome,
+    pub credit: Option<RecordedCredit>,
+}
+
+/// What [`crate::PaymentRepository::record_payout`] committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordedPayout {
+    pub event_id: EventId,
+    /// False when this `payout_id` + status was recorded before.
+    pub first_seen: bool,
+}
+
+/// One line of a payment's event history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventSummary {
+    pub id: EventId,
+    pub received_at: DateTime<Utc>,
+    pub status: Option<String>,
+    pub outcome: EventOutcome,
+}
+
+/// A payment with its events, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentView {
+    pub payment: Payment,
+    pub events: Vec<EventSummary>,
+}
+
+/// One credit in a customer's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreditEntry {
+    pub reference_id: ReferenceId,
+    pub amount_usd: Amount,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A customer's balance (the exact sum of its credits) and credits, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerView {
+    pub customer_id: CustomerId,
+    pub balance_usd: Amount,
+    pub credits: Vec<CreditEntry>,
+}

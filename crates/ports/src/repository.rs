@@ -1,0 +1,58 @@
+use async_trait::async_trait;
+
+use payram_domain::{
+    CheckedNotification, CustomerId, EventOutcome, PayoutNotification, ReferenceId,
+};
+
+use crate::{
+    Applied, CustomerView, EventId, NewEvent, PaymentView, RecordedPayout, RepositoryError,
+};
+
+/// Outbound port: the payments, their event log and the credit ledger.
+///
+/// Every write method records the event and its effects in **one** transaction: either all of
+/// it is committed or none of it. Adapters MUST map "cannot commit now" (locked, read-only,
+/// full, unreachable) to [`RepositoryError::Unavailable`].
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PaymentRepository: Send + Sync {
+    /// Records the event and applies the notification to its payment, atomically: reads the
+    /// payment, calls [`CheckedNotification::decide`], writes the payment, the credit it owes
+    /// (unique per payment and credit sequence number) and the event with its outcome.
+    ///
+    /// MUST serialise concurrent calls for one payment, and MUST return
+    /// [`RepositoryError::Conflict`] (having written nothing) if a concurrent writer committed
+    /// the same credit first.
+    async fn apply_notification(
+        &self,
+        event: NewEvent,
+        notification: CheckedNotification,
+    ) -> Result<Applied, RepositoryError>;
+
+    /// Records a payout event; [`RecordedPayout::first_seen`] is false when the same
+    /// `payout_id` and status were recorded before.
+    async fn record_payout(
+        &self,
+        event: NewEvent,
+        payout: PayoutNotification,
+    ) -> Result<RecordedPayout, RepositoryError>;
+
+    /// Records an event that changes nothing else (a refused body, a signed ping), with the
+    /// reason it was refused and the reference it named, if any.
+    async fn record_event(
+        &self,
+        event: NewEvent,
+        outcome: EventOutcome,
+        reference_id: Option<ReferenceId>,
+        detail: Option<String>,
+    ) -> Result<EventId, RepositoryError>;
+
+    /// A payment and its events, or `None` when the reference is unknown.
+    async fn find_payment(
+        &self,
+        reference_id: &ReferenceId,
+    ) -> Result<Option<PaymentView>, RepositoryError>;
+
+    /// A customer's credits and balance; an unknown customer has none.
+    async fn customer(&self, customer_id: &CustomerId) -> Result<CustomerView, RepositoryError>;
+}

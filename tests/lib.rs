@@ -1,0 +1,1 @@
+//! Black-box end-to-end tests live in `e2e/`; this library is empty on purpose.
