@@ -45,10 +45,10 @@ impl ServiceError {
     }
 }
 
-/// Renders an error with its whole chain of causes: `a: b: c`.
-pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+/// Renders an error with its whole chain of causes, `a: b: c`, for logs and messages.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
 
-impl fmt::Display for Chain<'_> {
+impl fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)?;
         let mut source = self.0.source();

@@ -20,7 +20,7 @@ pub use clock::{Clock, SystemClock};
 #[cfg(any(test, feature = "mocks"))]
 pub use crediting::MockCrediting;
 pub use crediting::{Crediting, LogCrediting};
-pub use error::{BoxError, CreditError, RepositoryError, ServiceError};
+pub use error::{BoxError, CreditError, ErrorChain, RepositoryError, ServiceError};
 pub use model::{
     Applied, CreditEntry, CustomerView, Delivery, EventId, EventSummary, NewEvent, PaymentView,
     Receipt, RecordedCredit, RecordedPayout, Rejection,

@@ -7,8 +7,8 @@ use payram_domain::{
 };
 
 use crate::{
-    Applied, Clock, Crediting, CustomerView, Delivery, NewEvent, PaymentRepository, PaymentView,
-    Receipt, RepositoryError, ServiceError, error::Chain,
+    Applied, Clock, Crediting, CustomerView, Delivery, ErrorChain, NewEvent, PaymentRepository,
+    PaymentView, Receipt, RepositoryError, ServiceError,
 };
 
 /// How often a write that lost a race to a concurrent writer is tried again before the
@@ -89,7 +89,7 @@ impl PaymentService {
                 tracing::error!(
                     credit_id = credit.id,
                     event_id = applied.event_id,
-                    error = %Chain(&err),
+                    error = %ErrorChain(&err),
                     "crediting adapter failed; the credit stays in the ledger"
                 );
             }
@@ -193,7 +193,7 @@ impl PaymentUseCases for PaymentService {
                 credited_usd = %receipt.credited,
                 "webhook recorded"
             ),
-            Err(err) => tracing::error!(error = %Chain(err), "webhook not recorded"),
+            Err(err) => tracing::error!(error = %ErrorChain(err), "webhook not recorded"),
         }
         receipt
     }
