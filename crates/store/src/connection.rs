@@ -1,0 +1,177 @@
+//! Opening the database: WAL mode, migrations and the connection pool.
+
+use std::time::Duration;
+
+use diesel::{
+    connection::SimpleConnection,
+    prelude::*,
+    r2d2::{self, ConnectionManager, CustomizeConnection, HandleError, Pool},
+    sql_types::Text,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use payram_ports::BoxError;
+
+use crate::{SqliteRepository, StoreError};
+
+/// The migrations of `migrations/sqlite`, compiled into the binary (`build.rs` rebuilds the
+/// crate when they change).
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// How [`connect`] sizes and configures the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Connections kept open. SQLite serialises writers anyway; a few connections serve
+    /// concurrent reads. Keep it well below tokio's blocking-thread limit.
+    pub pool_size: u32,
+    /// How long a statement waits for a lock held by another connection, and how long a
+    /// caller waits for a free pooled connection, before the store reports itself unavailable.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    /// 8 connections, 5 seconds.
+    fn default() -> Self {
+        Self { pool_size: 8, busy_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The file path of a database URL: accepts `sqlite://PATH`, `sqlite:PATH` and a bare `PATH`.
+///
+/// A path may also be an SQLite URI filename such as `file:data.db?mode=ro`.
+#[must_use]
+pub fn database_path(database_url: &str) -> &str {
+    database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .unwrap_or(database_url)
+}
+
+/// Switches the database to WAL mode and applies the pending migrations, all of them in one
+/// transaction; returns the versions applied (empty when none were pending). Creates the file
+/// when it does not exist.
+pub fn migrate(database_url: &str) -> Result<Vec<String>, StoreError> {
+    let path = database_path(database_url);
+    let mut conn = open(path, StoreOptions::default().busy_timeout)?;
+    // BEGIN IMMEDIATE serialises concurrent migrators: the second one waits, then finds
+    // nothing pending. Diesel runs each migration in a savepoint inside it.
+    conn.immediate_transaction(|conn| {
+        let applied = conn.run_pending_migrations(MIGRATIONS)?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
+    .map_err(|source| StoreError::Migrate { path: path.to_owned(), source })
+}
+
+/// Reverts every applied migration, newest first, in one transaction. For tests and for
+/// rebuilding a scratch database; `serve` never calls it.
+pub fn revert_all(database_url: &str) -> Result<(), StoreError> {
+    let path = database_path(database_url);
+    let mut conn = open(path, StoreOptions::default().busy_timeout)?;
+    conn.immediate_transaction(|conn| conn.revert_all_migrations(MIGRATIONS).map(drop))
+        .map_err(|source: BoxError| StoreError::Migrate { path: path.to_owned(), source })
+}
+
+/// Opens the store: switches the file to WAL mode once, refuses a database with pending
+/// migrations (it never migrates), then fills a pool of `options.pool_size` connections.
+pub fn connect(database_url: &str, options: &StoreOptions) -> Result<SqliteRepository, StoreError> {
+    if options.pool_size == 0 {
+        return Err(StoreError::InvalidOptions("the pool needs at least one connection"));
+    }
+    if options.busy_timeout.is_zero() {
+        return Err(StoreError::InvalidOptions("the busy timeout must be positive"));
+    }
+    let path = database_path(database_url);
+    let mut conn = open(path, options.busy_timeout)?;
+    let pending = conn
+        .pending_migrations(MIGRATIONS)
+        .map_err(|source| StoreError::Migrate { path: path.to_owned(), source })?;
+    if !pending.is_empty() {
+        let versions = pending.iter().map(|migration| migration.name().version().to_string());
+        return Err(StoreError::PendingMigrations {
+            path: path.to_owned(),
+            versions: versions.collect(),
+        });
+    }
+    drop(conn);
+
+    let pool = Pool::builder()
+        .max_size(options.pool_size)
+        .connection_timeout(options.busy_timeout)
+        .connection_customizer(Box::new(ConnectionPragmas {
+            busy_timeout_ms: millis(options.busy_timeout),
+        }))
+        .error_handler(Box::new(TraceErrors))
+        .build(ConnectionManager::<SqliteConnection>::new(path))
+        .map_err(|source| StoreError::Pool { path: path.to_owned(), source: Box::new(source) })?;
+    Ok(SqliteRepository::new(pool))
+}
+
+/// One connection with the busy timeout set, on a file switched to WAL mode.
+///
+/// WAL is a property of the file, so it is set here once rather than on every pooled
+/// connection, where racing connections would fight for the lock it needs. The busy timeout
+/// goes first so that this switch, too, waits for a lock instead of failing at once.
+fn open(path: &str, busy_timeout: Duration) -> Result<SqliteConnection, StoreError> {
+    let mut conn = SqliteConnection::establish(path)
+        .map_err(|source| StoreError::Open { path: path.to_owned(), source: Box::new(source) })?;
+    let configure_error = |source: diesel::result::Error| StoreError::Configure {
+        path: path.to_owned(),
+        source: source.into(),
+    };
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {};", millis(busy_timeout)))
+        .map_err(configure_error)?;
+    let mode = diesel::sql_query("PRAGMA journal_mode = WAL")
+        .get_result::<JournalMode>(&mut conn)
+        .map_err(configure_error)?;
+    if !mode.journal_mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(
+            path,
+            journal_mode = mode.journal_mode,
+            "sqlite database is not in WAL mode; readers will block writers"
+        );
+    }
+    Ok(conn)
+}
+
+#[derive(QueryableByName)]
+struct JournalMode {
+    #[diesel(sql_type = Text)]
+    journal_mode: String,
+}
+
+/// SQLite takes the busy timeout in milliseconds, as a 32-bit integer.
+fn millis(duration: Duration) -> u64 {
+    let max = u64::try_from(i32::MAX).unwrap_or(u64::MAX);
+    u64::try_from(duration.as_millis()).unwrap_or(max).min(max)
+}
+
+/// Runs on every new pooled connection.
+#[derive(Debug)]
+struct ConnectionPragmas {
+    busy_timeout_ms: u64,
+}
+
+impl CustomizeConnection<SqliteConnection, r2d2::Error> for ConnectionPragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), r2d2::Error> {
+        // busy_timeout first: the other pragmas must not fail on a lock (P1).
+        // foreign_keys is off by default and per connection in SQLite.
+        // synchronous = FULL, not WAL's usual NORMAL: NORMAL may lose the last commits on
+        // power loss, and an acknowledged webhook is never redelivered, so a commit must be
+        // durable before the answer.
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+            self.busy_timeout_ms
+        ))
+        .map_err(r2d2::Error::QueryError)
+    }
+}
+
+/// Reports the pool's failures to open connections through `tracing` (r2d2 would use `log`).
+#[derive(Debug)]
+struct TraceErrors;
+
+impl HandleError<r2d2::Error> for TraceErrors {
+    fn handle_error(&self, error: r2d2::Error) {
+        tracing::warn!(%error, "sqlite pool cannot open a connection");
+    }
+}

@@ -1,0 +1,269 @@
+//! Rows as stored, and their mapping to and from the domain.
+//!
+//! Amounts are the canonical decimal text of [`Amount`]; timestamps are RFC 3339 UTC with six
+//! fractional digits, so that text order is time order. Reading a row back parses every column
+//! with the domain's own constructors: a value they refuse is a [`BadColumn`], never a panic.
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use diesel::prelude::*;
+
+use payram_domain::{
+    Amount, CorruptPayment, CustomerId, EventOutcome, Payment, PaymentRecord, PaymentStatus,
+    ReferenceId,
+};
+use payram_ports::{BoxError, CreditEntry, EventSummary};
+
+use crate::{
+    error::BadColumn,
+    schema::{credits, events, payments, payouts},
+};
+
+const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// The precision of stored timestamps: what is written reads back equal.
+pub(crate) fn stored_precision(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
+pub(crate) fn format_timestamp(at: DateTime<Utc>) -> String {
+    at.format(TIMESTAMP_FORMAT).to_string()
+}
+
+fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    NaiveDateTime::parse_from_str(text, TIMESTAMP_FORMAT).map(|naive| naive.and_utc())
+}
+
+/// Parses one column, naming it when it fails.
+fn column<T, E: Into<BoxError>>(
+    table: &'static str,
+    column: &'static str,
+    key: &str,
+    parsed: Result<T, E>,
+) -> Result<T, BadColumn> {
+    parsed.map_err(|err| BadColumn { table, column, key: key.to_owned(), source: err.into() })
+}
+
+fn amount(
+    table: &'static str,
+    name: &'static str,
+    key: &str,
+    text: &str,
+) -> Result<Amount, BadColumn> {
+    column(table, name, key, Amount::parse(text))
+}
+
+fn optional_amount(
+    name: &'static str,
+    key: &str,
+    text: Option<&str>,
+) -> Result<Option<Amount>, BadColumn> {
+    text.map(|text| amount("payments", name, key, text)).transpose()
+}
+
+/// A payment as stored (its timestamps are not part of the domain).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = payments, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct PaymentRow {
+    reference_id: String,
+    status: String,
+    customer_id: Option<String>,
+    invoice_id: Option<String>,
+    amount: Option<String>,
+    currency: Option<String>,
+    filled_amount: Option<String>,
+    filled_amount_in_usd: Option<String>,
+    credited_usd: String,
+    late_payment: bool,
+    credit_count: i64,
+}
+
+/// Why a stored payment cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BadPayment {
+    #[error(transparent)]
+    Column(#[from] BadColumn),
+    #[error(transparent)]
+    Inconsistent(#[from] CorruptPayment),
+}
+
+impl PaymentRow {
+    /// Rebuilds the domain payment, checking every column and the payment's invariants.
+    pub(crate) fn into_payment(self) -> Result<Payment, BadPayment> {
+        let key = self.reference_id.as_str();
+        let record = PaymentRecord {
+            reference_id: column("payments", "reference_id", key, ReferenceId::parse(key))?,
+            status: column("payments", "status", key, self.status.parse::<PaymentStatus>())?,
+            customer_id: self
+                .customer_id
+                .as_deref()
+                .map(|text| column("payments", "customer_id", key, CustomerId::parse(text)))
+                .transpose()?,
+            invoice_id: self.invoice_id,
+            amount: optional_amount("amount", key, self.amount.as_deref())?,
+            currency: self.currency,
+            filled_amount: optional_amount("filled_amount", key, self.filled_amount.as_deref())?,
+            filled_amount_in_usd: optional_amount(
+                "filled_amount_in_usd",
+                key,
+                self.filled_amount_in_usd.as_deref(),
+            )?,
+            credited_usd: amount("payments", "credited_usd", key, &self.credited_usd)?,
+            late_payment: self.late_payment,
+            credit_count: column(
+                "payments",
+                "credit_count",
+                key,
+                u32::try_from(self.credit_count),
+            )?,
+        };
+        Ok(Payment::from_record(record)?)
+    }
+}
+
+/// The columns of a payment that a notification may change; inserted together with the
+/// reference and `created_at`.
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = payments, treat_none_as_null = true)]
+pub(crate) struct PaymentChanges {
+    status: &'static str,
+    customer_id: Option<String>,
+    invoice_id: Option<String>,
+    amount: Option<String>,
+    currency: Option<String>,
+    filled_amount: Option<String>,
+    filled_amount_in_usd: Option<String>,
+    credited_usd: String,
+    late_payment: bool,
+    credit_count: i64,
+    updated_at: String,
+}
+
+impl PaymentChanges {
+    pub(crate) fn new(record: &PaymentRecord, updated_at: String) -> Self {
+        let text = |amount: Option<Amount>| amount.map(|amount| amount.to_string());
+        Self {
+            status: record.status.as_str(),
+            customer_id: record.customer_id.as_ref().map(|id| id.as_str().to_owned()),
+            invoice_id: record.invoice_id.clone(),
+            amount: text(record.amount),
+            currency: record.currency.clone(),
+            filled_amount: text(record.filled_amount),
+            filled_amount_in_usd: text(record.filled_amount_in_usd),
+            credited_usd: record.credited_usd.to_string(),
+            late_payment: record.late_payment,
+            credit_count: i64::from(record.credit_count),
+            updated_at,
+        }
+    }
+}
+
+/// An event row to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = events)]
+pub(crate) struct NewEventRow<'a> {
+    pub(crate) received_at: String,
+    pub(crate) method: &'a str,
+    pub(crate) auth_method: &'static str,
+    pub(crate) key_index: i64,
+    pub(crate) raw_body: &'a [u8],
+    pub(crate) reference_id: Option<&'a str>,
+    pub(crate) payout_id: Option<&'a str>,
+    pub(crate) status: Option<&'a str>,
+    pub(crate) outcome: &'static str,
+    pub(crate) credited_usd: String,
+    pub(crate) detail: Option<&'a str>,
+}
+
+/// One line of a payment's history, as stored.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct EventSummaryRow {
+    id: i64,
+    received_at: String,
+    status: Option<String>,
+    outcome: String,
+}
+
+impl EventSummaryRow {
+    pub(crate) fn into_summary(self) -> Result<EventSummary, BadColumn> {
+        let key = self.id.to_string();
+        Ok(EventSummary {
+            id: self.id,
+            received_at: column("events", "received_at", &key, parse_timestamp(&self.received_at))?,
+            status: self.status,
+            outcome: column("events", "outcome", &key, self.outcome.parse::<EventOutcome>())?,
+        })
+    }
+}
+
+/// A credit row to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = credits)]
+pub(crate) struct NewCreditRow<'a> {
+    pub(crate) reference_id: &'a str,
+    pub(crate) seq: i64,
+    pub(crate) customer_id: &'a str,
+    pub(crate) amount_usd: String,
+    pub(crate) credited_total_usd: String,
+    pub(crate) event_id: i64,
+    pub(crate) created_at: &'a str,
+}
+
+/// One credit of a customer's history, as stored.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = credits, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct CreditEntryRow {
+    id: i64,
+    reference_id: String,
+    amount_usd: String,
+    created_at: String,
+}
+
+impl CreditEntryRow {
+    pub(crate) fn into_entry(self) -> Result<CreditEntry, BadColumn> {
+        let key = self.id.to_string();
+        Ok(CreditEntry {
+            reference_id: column(
+                "credits",
+                "reference_id",
+                &key,
+                ReferenceId::parse(&self.reference_id),
+            )?,
+            amount_usd: amount("credits", "amount_usd", &key, &self.amount_usd)?,
+            created_at: column("credits", "created_at", &key, parse_timestamp(&self.created_at))?,
+        })
+    }
+}
+
+/// A payout row to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = payouts)]
+pub(crate) struct NewPayoutRow<'a> {
+    pub(crate) payout_id: &'a str,
+    pub(crate) status: &'a str,
+    pub(crate) first_event_id: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_fixed_microseconds_and_read_back_equal() {
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456789Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let text = format_timestamp(at);
+        assert_eq!(text, "2026-01-02T03:04:05.123456Z");
+        assert_eq!(parse_timestamp(&text).unwrap(), stored_precision(at));
+        let whole = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().to_utc();
+        assert_eq!(format_timestamp(whole), "2026-01-02T03:04:05.000000Z");
+    }
+
+    #[test]
+    fn timestamps_sort_as_text() {
+        let early = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.9Z").unwrap().to_utc();
+        let late = DateTime::parse_from_rfc3339("2026-01-02T03:04:06Z").unwrap().to_utc();
+        assert!(format_timestamp(early) < format_timestamp(late));
+    }
+}

@@ -1,0 +1,395 @@
+//! [`SqliteRepository`]: the payment repository port on SQLite.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use diesel::{
+    prelude::*,
+    r2d2::{ConnectionManager, Pool},
+};
+
+use payram_domain::{
+    Amount, CheckedNotification, CustomerId, EventOutcome, Outcome, PayoutNotification, ReferenceId,
+};
+use payram_ports::{
+    Applied, CustomerView, EventId, NewEvent, PaymentRepository, PaymentView, RecordedCredit,
+    RecordedPayout, RepositoryError,
+};
+
+use crate::{
+    error::Failure,
+    model::{
+        CreditEntryRow, EventSummaryRow, NewCreditRow, NewEventRow, NewPayoutRow, PaymentChanges,
+        PaymentRow, format_timestamp, stored_precision,
+    },
+    schema::{credits, events, payments, payouts},
+};
+
+type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
+
+/// The payments, their event log and the credit ledger in one SQLite file. Cheap to clone:
+/// clones share the pool.
+#[derive(Clone)]
+pub struct SqliteRepository {
+    pool: SqlitePool,
+}
+
+impl fmt::Debug for SqliteRepository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.pool.state();
+        f.debug_struct("SqliteRepository")
+            .field("connections", &state.connections)
+            .field("idle_connections", &state.idle_connections)
+            .finish()
+    }
+}
+
+impl SqliteRepository {
+    pub(crate) const fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Runs `work` with a pooled connection on a blocking thread, in the caller's span. The
+    /// connection goes back to the pool before this returns: none is held across an await.
+    async fn run<T, F>(&self, work: F) -> Result<T, RepositoryError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        let res = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(|err| Failure::Unavailable(Box::new(err)))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|err| Failure::Unavailable(Box::new(err)))
+        .and_then(|res| res);
+        res.map_err(|failure| {
+            let err = RepositoryError::from(failure);
+            tracing::debug!(error = %err, "sqlite repository operation failed");
+            err
+        })
+    }
+
+    /// [`Self::run`] inside one `BEGIN IMMEDIATE` transaction: the write lock is taken before
+    /// the first read, so read-modify-write cycles never interleave, and any error rolls the
+    /// whole transaction back.
+    async fn write<T, F>(&self, work: F) -> Result<T, RepositoryError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
+    {
+        self.run(move |conn| conn.immediate_transaction(work)).await
+    }
+}
+
+#[async_trait]
+impl PaymentRepository for SqliteRepository {
+    async fn apply_notification(
+        &self,
+        event: NewEvent,
+        notification: CheckedNotification,
+    ) -> Result<Applied, RepositoryError> {
+        self.write(move |conn| apply_notification(conn, &event, &notification)).await
+    }
+
+    async fn record_payout(
+        &self,
+        event: NewEvent,
+        payout: PayoutNotification,
+    ) -> Result<RecordedPayout, RepositoryError> {
+        self.write(move |conn| {
+            let event_id = insert_event(
+                conn,
+                &event,
+                EventFacts {
+                    payout_id: Some(&payout.payout_id),
+                    status: Some(&payout.status),
+                    ..EventFacts::new(EventOutcome::Payout)
+                },
+            )?;
+            let inserted = diesel::insert_into(payouts::table)
+                .values(NewPayoutRow {
+                    payout_id: &payout.payout_id,
+                    status: &payout.status,
+                    first_event_id: event_id,
+                })
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            Ok(RecordedPayout { event_id, first_seen: inserted > 0 })
+        })
+        .await
+    }
+
+    async fn record_event(
+        &self,
+        event: NewEvent,
+        outcome: EventOutcome,
+        reference_id: Option<ReferenceId>,
+        detail: Option<String>,
+    ) -> Result<EventId, RepositoryError> {
+        self.write(move |conn| {
+            insert_event(
+                conn,
+                &event,
+                EventFacts {
+                    reference_id: reference_id.as_ref().map(ReferenceId::as_str),
+                    detail: detail.as_deref(),
+                    ..EventFacts::new(outcome)
+                },
+            )
+        })
+        .await
+    }
+
+    async fn find_payment(
+        &self,
+        reference_id: &ReferenceId,
+    ) -> Result<Option<PaymentView>, RepositoryError> {
+        let reference_id = reference_id.clone();
+        self.run(move |conn| {
+            // One read transaction: the payment and its events come from the same snapshot.
+            conn.transaction(|conn| {
+                let Some(row) = payments::table
+                    .find(reference_id.as_str())
+                    .select(PaymentRow::as_select())
+                    .first(conn)
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let payment = row.into_payment().map_err(|err| Failure::Corrupt(err.into()))?;
+                let events = events::table
+                    .filter(events::reference_id.eq(reference_id.as_str()))
+                    .order(events::id.asc())
+                    .select(EventSummaryRow::as_select())
+                    .load(conn)?
+                    .into_iter()
+                    .map(EventSummaryRow::into_summary)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|err| Failure::Corrupt(err.into()))?;
+                Ok(Some(PaymentView { payment, events }))
+            })
+        })
+        .await
+    }
+
+    async fn customer(&self, customer_id: &CustomerId) -> Result<CustomerView, RepositoryError> {
+        let customer_id = customer_id.clone();
+        self.run(move |conn| {
+            let credits = credits::table
+                .filter(credits::customer_id.eq(customer_id.as_str()))
+                .order(credits::id.asc())
+                .select(CreditEntryRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(CreditEntryRow::into_entry)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|err| Failure::Corrupt(err.into()))?;
+            // Summed exactly here: SQLite's SUM would go through floating point.
+            let balance_usd = credits
+                .iter()
+                .try_fold(Amount::ZERO, |sum, credit| sum.checked_add(credit.amount_usd))
+                .ok_or_else(|| {
+                    Failure::Corrupt(format!("balance of customer {customer_id} overflows").into())
+                })?;
+            Ok(CustomerView { customer_id, balance_usd, credits })
+        })
+        .await
+    }
+}
+
+/// Loads the payment, decides, and writes the event, the payment and the credit it owes.
+/// Runs inside the caller's immediate transaction.
+fn apply_notification(
+    conn: &mut SqliteConnection,
+    event: &NewEvent,
+    checked: &CheckedNotification,
+) -> Result<Applied, Failure> {
+    let notification = checked.notification();
+    let reference_id = notification.reference_id.as_str();
+    let current = payments::table
+        .find(reference_id)
+        .select(PaymentRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(PaymentRow::into_payment)
+        .transpose()
+        .map_err(|err| Failure::Corrupt(err.into()))?;
+    let decision = checked.decide(current.as_ref());
+
+    let event_id = insert_event(
+        conn,
+        event,
+        EventFacts {
+            reference_id: Some(reference_id),
+            status: Some(notification.status.as_str()),
+            credited_usd: decision.credited(),
+            ..EventFacts::new(event_outcome(decision.outcome))
+        },
+    )?;
+
+    // Every row of this transaction carries the delivery's time.
+    let now = stored_precision(event.received_at);
+    let now_text = format_timestamp(now);
+    if let Some(payment) = &decision.payment {
+        let changes = PaymentChanges::new(payment.record(), now_text.clone());
+        if current.is_some() {
+            let updated =
+                diesel::update(payments::table.find(reference_id)).set(&changes).execute(conn)?;
+            if updated != 1 {
+                return Err(Failure::Conflict);
+            }
+        } else {
+            // A concurrent insert of the same payment fails here with a unique violation.
+            diesel::insert_into(payments::table)
+                .values((
+                    payments::reference_id.eq(reference_id),
+                    payments::created_at.eq(&now_text),
+                    &changes,
+                ))
+                .execute(conn)?;
+        }
+    }
+
+    let credit = match decision.credit {
+        None => None,
+        Some(credit) => {
+            // UNIQUE (reference_id, seq): a second writer of this credit fails here.
+            let id = diesel::insert_into(credits::table)
+                .values(NewCreditRow {
+                    reference_id,
+                    seq: i64::from(credit.seq),
+                    customer_id: credit.customer_id.as_str(),
+                    amount_usd: credit.amount.to_string(),
+                    credited_total_usd: credit.credited_total.to_string(),
+                    event_id,
+                    created_at: &now_text,
+                })
+                .returning(credits::id)
+                .get_result::<i64>(conn)?;
+            Some(RecordedCredit {
+                id,
+                reference_id: notification.reference_id.clone(),
+                customer_id: credit.customer_id,
+                amount_usd: credit.amount,
+                credited_total_usd: credit.credited_total,
+                event_id,
+                created_at: now,
+            })
+        }
+    };
+    Ok(Applied { event_id, outcome: decision.outcome, credit })
+}
+
+/// What an event row says beyond the delivery itself.
+#[derive(Clone, Copy)]
+struct EventFacts<'a> {
+    outcome: EventOutcome,
+    reference_id: Option<&'a str>,
+    payout_id: Option<&'a str>,
+    status: Option<&'a str>,
+    credited_usd: Amount,
+    detail: Option<&'a str>,
+}
+
+impl EventFacts<'_> {
+    const fn new(outcome: EventOutcome) -> Self {
+        Self {
+            outcome,
+            reference_id: None,
+            payout_id: None,
+            status: None,
+            credited_usd: Amount::ZERO,
+            detail: None,
+        }
+    }
+}
+
+/// Inserts one event row and returns its id. Stores how the delivery authenticated and the
+/// position of the matching key, never a key or a header.
+fn insert_event(
+    conn: &mut SqliteConnection,
+    event: &NewEvent,
+    facts: EventFacts<'_>,
+) -> Result<EventId, Failure> {
+    let row = NewEventRow {
+        received_at: format_timestamp(event.received_at),
+        method: &event.method,
+        auth_method: event.auth.as_str(),
+        // A key position never comes near i64::MAX; saturate rather than fail.
+        key_index: i64::try_from(event.auth.key_index()).unwrap_or(i64::MAX),
+        raw_body: &event.raw_body,
+        reference_id: facts.reference_id,
+        payout_id: facts.payout_id,
+        status: facts.status,
+        outcome: facts.outcome.as_str(),
+        credited_usd: facts.credited_usd.to_string(),
+        detail: facts.detail,
+    };
+    Ok(diesel::insert_into(events::table)
+        .values(row)
+        .returning(events::id)
+        .get_result::<i64>(conn)?)
+}
+
+const fn event_outcome(outcome: Outcome) -> EventOutcome {
+    match outcome {
+        Outcome::Applied => EventOutcome::Applied,
+        Outcome::Duplicate => EventOutcome::Duplicate,
+        Outcome::Stale => EventOutcome::Stale,
+        Outcome::Ignored => EventOutcome::Ignored,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::{
+        QueryableByName, RunQueryDsl,
+        sql_types::{BigInt, Text},
+    };
+
+    use crate::StoreOptions;
+
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = BigInt)]
+        value: i64,
+    }
+
+    #[derive(QueryableByName)]
+    struct JournalMode {
+        #[diesel(sql_type = Text)]
+        journal_mode: String,
+    }
+
+    /// The value of a pragma, read from its table-valued function and column.
+    fn setting(conn: &mut super::SqliteConnection, pragma: &str, column: &str) -> i64 {
+        diesel::sql_query(format!("SELECT {column} AS value FROM pragma_{pragma}"))
+            .get_result::<Setting>(conn)
+            .map(|setting| setting.value)
+            .unwrap()
+    }
+
+    #[test]
+    fn every_pooled_connection_has_the_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("pragmas.db").display().to_string();
+        crate::migrate(&url).unwrap();
+        let options =
+            StoreOptions { pool_size: 2, busy_timeout: std::time::Duration::from_millis(1234) };
+        let repo = crate::connect(&url, &options).unwrap();
+        let mut first = repo.pool.get().unwrap();
+        let mut second = repo.pool.get().unwrap();
+        for conn in [&mut *first, &mut *second] {
+            assert_eq!(setting(conn, "busy_timeout", "timeout"), 1234);
+            assert_eq!(setting(conn, "foreign_keys", "foreign_keys"), 1);
+            assert_eq!(setting(conn, "synchronous", "synchronous"), 2, "FULL");
+            let mode =
+                diesel::sql_query("PRAGMA journal_mode").get_result::<JournalMode>(conn).unwrap();
+            assert_eq!(mode.journal_mode, "wal");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Tests of the SQLite adapter against real SQLite files, one fresh file per test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod concurrency;
+mod failures;
+mod helpers;
+mod migrations;
+mod payments;

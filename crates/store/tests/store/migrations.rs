@@ -1,0 +1,105 @@
+use diesel::{QueryableByName, RunQueryDsl, sql_types::Text};
+
+use payram_store::{StoreError, StoreOptions, database_path};
+
+use crate::helpers::TestDb;
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// Tables, indexes, views and triggers the migrations own (not SQLite's or Diesel's own).
+fn schema_objects(db: &TestDb) -> Vec<String> {
+    diesel::sql_query(
+        "SELECT name FROM sqlite_master \
+         WHERE name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations' ORDER BY name",
+    )
+    .load::<Name>(&mut db.raw())
+    .unwrap()
+    .into_iter()
+    .map(|row| row.name)
+    .collect()
+}
+
+#[test]
+fn migrations_apply_revert_and_apply_again() {
+    let db = TestDb::new();
+    let applied = payram_store::migrate(&db.url()).unwrap();
+    assert_eq!(applied, ["20261126081750"], "the init migration's version");
+    assert_eq!(
+        schema_objects(&db),
+        [
+            "credits",
+            "credits_customer_id_id",
+            "events",
+            "events_outcome_id",
+            "events_reference_id_id",
+            "payments",
+            "payouts"
+        ]
+    );
+    assert_eq!(payram_store::migrate(&db.url()).unwrap(), Vec::<String>::new());
+
+    payram_store::revert_all(&db.url()).unwrap();
+    assert_eq!(schema_objects(&db), Vec::<String>::new(), "down.sql must drop everything");
+
+    assert_eq!(payram_store::migrate(&db.url()).unwrap(), applied);
+    assert_eq!(schema_objects(&db).len(), 7);
+}
+
+#[test]
+fn migrate_switches_the_file_to_wal() {
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = Text)]
+        journal_mode: String,
+    }
+    let db = TestDb::new();
+    payram_store::migrate(&db.url()).unwrap();
+    let mode = diesel::sql_query("PRAGMA journal_mode").get_result::<Mode>(&mut db.raw()).unwrap();
+    assert_eq!(mode.journal_mode, "wal");
+}
+
+#[test]
+fn connect_refuses_a_database_with_pending_migrations() {
+    let db = TestDb::new();
+    let err = payram_store::connect(&db.url(), &StoreOptions::default()).unwrap_err();
+    let StoreError::PendingMigrations { versions, .. } = &err else {
+        panic!("expected pending migrations, got {err:?}");
+    };
+    assert_eq!(versions.len(), 1);
+    assert!(err.to_string().contains("payram-merchant migrate"), "{err}");
+
+    payram_store::migrate(&db.url()).unwrap();
+    payram_store::connect(&db.url(), &StoreOptions::default()).unwrap();
+
+    payram_store::revert_all(&db.url()).unwrap();
+    let err = payram_store::connect(&db.url(), &StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, StoreError::PendingMigrations { .. }), "{err:?}");
+}
+
+#[test]
+fn connect_refuses_an_empty_pool() {
+    let db = TestDb::new();
+    payram_store::migrate(&db.url()).unwrap();
+    let options = StoreOptions { pool_size: 0, ..StoreOptions::default() };
+    let err = payram_store::connect(&db.url(), &options).unwrap_err();
+    assert!(matches!(err, StoreError::InvalidOptions(_)), "{err:?}");
+}
+
+#[test]
+fn every_url_form_names_the_same_file() {
+    assert_eq!(database_path("sqlite:///var/lib/payram.db"), "/var/lib/payram.db");
+    assert_eq!(database_path("sqlite://payram.db"), "payram.db");
+    assert_eq!(database_path("sqlite:payram.db"), "payram.db");
+    assert_eq!(database_path("payram.db"), "payram.db");
+    assert_eq!(database_path("/var/lib/payram.db"), "/var/lib/payram.db");
+
+    let db = TestDb::new();
+    payram_store::migrate(&format!("sqlite:{}", db.path_str())).unwrap();
+    for url in [db.url(), format!("sqlite:{}", db.path_str()), db.path_str().to_owned()] {
+        payram_store::connect(&url, &StoreOptions::default()).unwrap();
+    }
+}
