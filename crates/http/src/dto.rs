@@ -1,0 +1,153 @@
+//! The JSON shapes of every answer. Amounts are exact decimal strings, never JSON numbers.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use payram_domain::{Amount, CustomerId, EventOutcome, ReferenceId};
+use payram_ports::{CreditEntry, CustomerView, EventSummary, PaymentView, Receipt};
+
+/// `{"error": code}`, with a `message` for 400s.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErrorBody {
+    pub(crate) error: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) message: Option<String>,
+}
+
+/// `{"outcome":"ping"}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct PingAnswer {
+    pub(crate) outcome: &'static str,
+}
+
+impl PingAnswer {
+    pub(crate) const fn new() -> Self {
+        Self { outcome: EventOutcome::Ping.as_str() }
+    }
+}
+
+/// The answer to a recorded notification: a payment's (applied, duplicate, stale, ignored)
+/// or a payout's, which also names its `payout_id` and always has a null `reference_id`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReceiptAnswer<'a> {
+    outcome: &'static str,
+    reference_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payout_id: Option<&'a str>,
+    status: Option<&'a str>,
+    credited: String,
+}
+
+impl<'a> From<&'a Receipt> for ReceiptAnswer<'a> {
+    fn from(receipt: &'a Receipt) -> Self {
+        Self {
+            outcome: receipt.outcome.as_str(),
+            reference_id: receipt.reference_id.as_ref().map(ReferenceId::as_str),
+            payout_id: receipt.payout_id.as_deref(),
+            status: receipt.status.as_deref(),
+            credited: receipt.credited.to_string(),
+        }
+    }
+}
+
+/// `GET /api/payments/{reference_id}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct PaymentBody<'a> {
+    reference_id: &'a str,
+    status: &'static str,
+    customer_id: Option<&'a str>,
+    invoice_id: Option<&'a str>,
+    amount: Option<String>,
+    currency: Option<&'a str>,
+    filled_amount: Option<String>,
+    filled_amount_in_usd: Option<String>,
+    credited_usd: String,
+    late_payment: bool,
+    events: Vec<EventBody<'a>>,
+}
+
+/// One line of a payment's history.
+#[derive(Debug, Serialize)]
+pub(crate) struct EventBody<'a> {
+    id: i64,
+    received_at: String,
+    status: Option<&'a str>,
+    outcome: &'static str,
+}
+
+impl<'a> From<&'a PaymentView> for PaymentBody<'a> {
+    fn from(view: &'a PaymentView) -> Self {
+        let record = view.payment.record();
+        Self {
+            reference_id: record.reference_id.as_str(),
+            status: record.status.as_str(),
+            customer_id: record.customer_id.as_ref().map(CustomerId::as_str),
+            invoice_id: record.invoice_id.as_deref(),
+            amount: record.amount.as_ref().map(Amount::to_string),
+            currency: record.currency.as_deref(),
+            filled_amount: record.filled_amount.as_ref().map(Amount::to_string),
+            filled_amount_in_usd: record.filled_amount_in_usd.as_ref().map(Amount::to_string),
+            credited_usd: record.credited_usd.to_string(),
+            late_payment: record.late_payment,
+            events: view.events.iter().map(EventBody::from).collect(),
+        }
+    }
+}
+
+impl<'a> From<&'a EventSummary> for EventBody<'a> {
+    fn from(event: &'a EventSummary) -> Self {
+        Self {
+            id: event.id,
+            received_at: rfc3339(event.received_at),
+            status: event.status.as_deref(),
+            outcome: event.outcome.as_str(),
+        }
+    }
+}
+
+/// `GET /api/customers/{customer_id}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct CustomerBody<'a> {
+    customer_id: &'a str,
+    balance_usd: String,
+    credits: Vec<CreditBody<'a>>,
+}
+
+/// One credit of a customer.
+#[derive(Debug, Serialize)]
+pub(crate) struct CreditBody<'a> {
+    reference_id: &'a str,
+    amount_usd: String,
+    created_at: String,
+}
+
+impl<'a> From<&'a CustomerView> for CustomerBody<'a> {
+    fn from(view: &'a CustomerView) -> Self {
+        Self {
+            customer_id: view.customer_id.as_str(),
+            balance_usd: view.balance_usd.to_string(),
+            credits: view.credits.iter().map(CreditBody::from).collect(),
+        }
+    }
+}
+
+impl<'a> From<&'a CreditEntry> for CreditBody<'a> {
+    fn from(credit: &'a CreditEntry) -> Self {
+        Self {
+            reference_id: credit.reference_id.as_str(),
+            amount_usd: credit.amount_usd.to_string(),
+            created_at: rfc3339(credit.created_at),
+        }
+    }
+}
+
+/// `{"status":"ok"}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct HealthBody {
+    pub(crate) status: &'static str,
+}
+
+/// RFC 3339 in UTC with a `Z`, e.g. `2026-11-26T12:00:00Z`.
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
