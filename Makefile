@@ -1,0 +1,42 @@
+# One entry point for people and CI. Recipes stay thin: the logic lives in Cargo.
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+.PHONY: help fmt fmt-check lint check-layers test doc ci run
+
+# Crates that must stay framework- and storage-free, and what they may never depend on.
+PURE_CRATES := payram_domain payram_ports
+PURE_FORBIDDEN := diesel|diesel_migrations|actix-web|actix-http|actix-rt|actix-server|tokio|r2d2|libsqlite3-sys|serde|serde_json
+WIRE_CRATES := payram_protocol
+WIRE_FORBIDDEN := diesel|diesel_migrations|actix-web|actix-http|actix-rt|actix-server|tokio|r2d2|libsqlite3-sys
+
+help: ## List targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-13s %s\n", $$1, $$2}'
+
+fmt: ## Format all crates
+	$(CARGO) fmt --all
+
+fmt-check: ## Fail if formatting differs
+	$(CARGO) fmt --all --check
+
+lint: ## Clippy on every target and feature, warnings are errors
+	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+check-layers: ## Inner crates must not depend on frameworks, storage or the runtime
+	@for c in $(PURE_CRATES); do \
+	  bad=$$($(CARGO) tree --locked -p $$c -e normal --prefix none --format '{p}' | grep -E '^($(PURE_FORBIDDEN)) ' | sort -u); \
+	  if [ -n "$$bad" ]; then echo "$$c depends on a forbidden crate: $$bad"; exit 1; fi; done
+	@for c in $(WIRE_CRATES); do \
+	  bad=$$($(CARGO) tree --locked -p $$c -e normal --prefix none --format '{p}' | grep -E '^($(WIRE_FORBIDDEN)) ' | sort -u); \
+	  if [ -n "$$bad" ]; then echo "$$c depends on a forbidden crate: $$bad"; exit 1; fi; done
+	@echo "check-layers: domain, ports and protocol depend on no framework, storage or runtime"
+
+test: ## Unit, adapter and end-to-end tests (the README's test command)
+	$(CARGO) test --workspace --all-features --locked
+
+doc: ## Docs build; broken intra-doc links are errors
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked
+
+ci: fmt-check lint check-layers test doc ## Exactly what CI runs
+
+run: ## Serve on ./payram-merchant.db (set PAYRAM_API_KEYS first)
+	$(CARGO) run --release --locked --bin payram-merchant -- serve

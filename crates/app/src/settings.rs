@@ -1,0 +1,221 @@
+//! Typed, validated configuration. Every setting is an environment variable and a flag of
+//! `serve`; values are checked once, at start, and passed explicitly.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::Args;
+use secrecy::SecretString;
+
+use payram_domain::{CreditPolicy, PaymentStatus};
+use payram_protocol::{ApiKeys, KeysError};
+
+/// The default SQLite file, relative to the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "payram-merchant.db";
+
+/// Where the database lives (shared by `serve` and `migrate`).
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// SQLite database: a path or `sqlite://PATH`. Created if missing.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// How long a write waits for a locked database before the webhook answers 503.
+    #[arg(long, env = "DB_BUSY_TIMEOUT_MS", default_value_t = 5000, value_name = "MS")]
+    pub db_busy_timeout_ms: u64,
+}
+
+/// Flags of `serve`; each has an environment variable of the same meaning.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Comma-separated PayRam project API keys; every one is accepted (key rotation). Required.
+    #[arg(long, env = "PAYRAM_API_KEYS", hide_env_values = true, value_name = "KEYS")]
+    pub api_keys: Option<String>,
+
+    /// Listen address; the bound address is printed on start (port 0 picks a free port).
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind_addr: SocketAddr,
+
+    /// Path of the webhook endpoint (GET and POST).
+    #[arg(long, env = "WEBHOOK_PATH", default_value = "/webhook")]
+    pub webhook_path: String,
+
+    /// Bearer token of the admin API; when unset (or blank) the admin API answers 401.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+
+    /// Statuses whose USD amount is credited to the customer, comma-separated.
+    #[arg(long, env = "CREDIT_ON", default_value = "PARTIALLY_FILLED,FILLED,OVER_FILLED")]
+    pub credit_on: String,
+
+    /// When true, a request with only the `API-Key` header is refused (401).
+    #[arg(
+        long,
+        env = "REQUIRE_SIGNATURE",
+        default_value = "false",
+        value_name = "BOOL",
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub require_signature: bool,
+
+    /// Largest accepted body; larger bodies get 413.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 65536, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+}
+
+/// Validated settings of `serve`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub db_busy_timeout: Duration,
+    pub api_keys: ApiKeys,
+    pub bind_addr: SocketAddr,
+    pub webhook_path: String,
+    pub admin_token: Option<SecretString>,
+    pub credit_policy: CreditPolicy,
+    pub require_signature: bool,
+    pub max_body_bytes: usize,
+}
+
+/// A setting that cannot be used; the message says which and why.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "no PayRam API key configured: set PAYRAM_API_KEYS (or --api-keys) to your project's API key"
+    )]
+    NoApiKeys,
+    #[error("PAYRAM_API_KEYS: {0}")]
+    ApiKeys(#[source] KeysError),
+    #[error("WEBHOOK_PATH must start with '/' (got {0:?})")]
+    WebhookPath(String),
+    #[error(
+        "CREDIT_ON: {0:?} is not a payment status (use OPEN, PARTIALLY_FILLED, CANCELLED, FILLED, OVER_FILLED)"
+    )]
+    CreditOn(String),
+    #[error("MAX_BODY_BYTES must be at least 1")]
+    MaxBodyBytes,
+}
+
+impl ServeArgs {
+    /// Checks every value and builds [`Settings`].
+    pub fn settings(&self) -> Result<Settings, SettingsError> {
+        let keys = self.api_keys.as_deref().filter(|keys| !keys.trim().is_empty());
+        let api_keys = ApiKeys::from_comma_separated(keys.ok_or(SettingsError::NoApiKeys)?)
+            .map_err(SettingsError::ApiKeys)?;
+        if !self.webhook_path.starts_with('/') {
+            return Err(SettingsError::WebhookPath(self.webhook_path.clone()));
+        }
+        let admin_token = self
+            .admin_token
+            .as_deref()
+            .filter(|token| !token.trim().is_empty())
+            .map(|token| SecretString::from(token.to_owned()));
+        if self.max_body_bytes == 0 {
+            return Err(SettingsError::MaxBodyBytes);
+        }
+        Ok(Settings {
+            database_url: self.database.database_url.clone(),
+            db_busy_timeout: self.database.busy_timeout(),
+            api_keys,
+            bind_addr: self.bind_addr,
+            webhook_path: self.webhook_path.clone(),
+            admin_token,
+            credit_policy: parse_credit_on(&self.credit_on)?,
+            require_signature: self.require_signature,
+            max_body_bytes: self.max_body_bytes,
+        })
+    }
+}
+
+impl DatabaseArgs {
+    /// The busy timeout as a duration.
+    #[must_use]
+    pub const fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_busy_timeout_ms)
+    }
+}
+
+/// Parses `CREDIT_ON`: status names in any case, comma-separated; an empty list credits nothing.
+pub fn parse_credit_on(list: &str) -> Result<CreditPolicy, SettingsError> {
+    let statuses = list
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            name.parse::<PaymentStatus>().map_err(|_| SettingsError::CreditOn(name.to_owned()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CreditPolicy::new(statuses))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Settings, SettingsError> {
+        let mut command_line = vec!["test"];
+        command_line.extend_from_slice(args);
+        Cli::try_parse_from(command_line).unwrap().serve.settings()
+    }
+
+    #[test]
+    fn keys_are_required_with_a_clear_message() {
+        let err = parse(&["--api-keys", " "]).unwrap_err();
+        assert!(err.to_string().contains("PAYRAM_API_KEYS"), "{err}");
+    }
+
+    #[test]
+    fn defaults_match_the_documented_contract() {
+        let settings = parse(&["--api-keys", "a,b"]).unwrap();
+        assert_eq!(settings.api_keys.len(), 2);
+        assert_eq!(settings.database_url, "payram-merchant.db");
+        assert_eq!(settings.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.webhook_path, "/webhook");
+        assert!(settings.admin_token.is_none());
+        assert_eq!(settings.credit_policy, CreditPolicy::default());
+        assert!(!settings.require_signature);
+        assert_eq!(settings.max_body_bytes, 65536);
+    }
+
+    #[test]
+    fn credit_on_accepts_any_case_and_refuses_unknown_names() {
+        assert_eq!(
+            parse_credit_on("filled, over_filled").unwrap(),
+            CreditPolicy::new([PaymentStatus::Filled, PaymentStatus::OverFilled])
+        );
+        assert!(
+            matches!(parse_credit_on("FILLED,PAID"), Err(SettingsError::CreditOn(name)) if name == "PAID")
+        );
+    }
+
+    #[test]
+    fn require_signature_takes_boolish_values() {
+        assert!(
+            parse(&["--api-keys", "k", "--require-signature", "true"]).unwrap().require_signature
+        );
+        assert!(
+            !parse(&["--api-keys", "k", "--require-signature", "0"]).unwrap().require_signature
+        );
+    }
+
+    #[test]
+    fn webhook_path_must_be_absolute() {
+        assert!(matches!(
+            parse(&["--api-keys", "k", "--webhook-path", "hook"]),
+            Err(SettingsError::WebhookPath(_))
+        ));
+    }
+}

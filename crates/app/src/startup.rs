@@ -1,0 +1,82 @@
+use std::{net::SocketAddr, sync::Arc};
+
+use actix_web::{App, HttpServer, dev::Server};
+
+use payram_http::HttpConfig;
+use payram_ports::{LogCrediting, PaymentService, PaymentUseCases, SystemClock};
+use payram_store::{StoreError, StoreOptions};
+
+use crate::settings::Settings;
+
+/// How long a graceful shutdown waits for requests in flight.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+
+/// The wired service, bound and ready to run.
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Application {
+    /// Applies pending migrations, opens the store, wires the adapters to the core and binds
+    /// the listener (port 0 picks a free port; [`Application::addr`] tells which).
+    pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let applied = payram_store::migrate(&settings.database_url)?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied pending migrations");
+        }
+        let options =
+            StoreOptions { busy_timeout: settings.db_busy_timeout, ..StoreOptions::default() };
+        let repo = payram_store::connect(&settings.database_url, &options)?;
+        let use_cases: Arc<dyn PaymentUseCases> = Arc::new(PaymentService::new(
+            Arc::new(repo),
+            Arc::new(LogCrediting),
+            Arc::new(SystemClock),
+            settings.credit_policy.clone(),
+        ));
+        let config = Arc::new(HttpConfig {
+            api_keys: settings.api_keys.clone(),
+            webhook_path: settings.webhook_path.clone(),
+            require_signature: settings.require_signature,
+            max_body_bytes: settings.max_body_bytes,
+            admin_token: settings.admin_token.clone(),
+        });
+
+        let bind_error = |source| StartupError::Bind { addr: settings.bind_addr, source };
+        let listener = std::net::TcpListener::bind(settings.bind_addr).map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        let server = HttpServer::new(move || {
+            App::new()
+                .configure(payram_http::configure(Arc::clone(&use_cases), Arc::clone(&config)))
+        })
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .listen(listener)
+        .map_err(bind_error)?
+        .run();
+        Ok(Self { addr, server })
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub const fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops accepting and finishes requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
