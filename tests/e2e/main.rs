@@ -5,6 +5,7 @@
 mod auth;
 mod cli;
 mod concurrency;
+mod events;
 mod helpers;
 mod limits;
 mod sequences;

@@ -1,4 +1,4 @@
-//! The command line: `serve` and `migrate`.
+//! The command line: `serve`, `migrate` and `events`.
 
 use std::{io::Write, process::ExitCode};
 
@@ -7,6 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::{
     Application,
+    events::EventsArgs,
     settings::{DatabaseArgs, ServeArgs},
 };
 
@@ -27,6 +28,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// List, show and replay recorded events (works beside a running server).
+    Events(EventsArgs),
 }
 
 /// Runs the command line; the process exit code says whether it succeeded.
@@ -37,6 +40,7 @@ pub fn main() -> ExitCode {
     let res = match cli.command {
         Command::Serve(args) => serve(&args),
         Command::Migrate(args) => migrate(&args),
+        Command::Events(args) => events(args),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,6 +74,20 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         );
         app.run_until_stopped().await.map_err(|err| error_chain(&err))
     })
+}
+
+fn events(args: EventsArgs) -> Result<(), String> {
+    let policy = crate::events::credit_policy(&args)?;
+    // The CLI never migrates behind the operator's back: a database with pending migrations
+    // is refused with a message naming `payram-merchant migrate`.
+    let use_cases =
+        crate::use_cases(&args.database.database_url, args.database.busy_timeout(), policy)
+            .map_err(|err| error_chain(&err))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| error_chain(&err))?;
+    runtime.block_on(crate::events::run(use_cases.as_ref(), args.command))
 }
 
 fn migrate(args: &DatabaseArgs) -> Result<(), String> {

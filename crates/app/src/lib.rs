@@ -6,7 +6,8 @@
 //! the command line ([`cli`]). It is the only crate that names concrete adapters.
 
 pub mod cli;
+pub mod events;
 pub mod settings;
 mod startup;
 
-pub use startup::{Application, StartupError};
+pub use startup::{Application, StartupError, use_cases};

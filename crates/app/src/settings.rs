@@ -16,11 +16,17 @@ pub const DEFAULT_DATABASE_URL: &str = "payram-merchant.db";
 #[derive(Args, Debug, Clone)]
 pub struct DatabaseArgs {
     /// SQLite database: a path or `sqlite://PATH`. Created if missing.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
 
     /// How long a write waits for a locked database before the webhook answers 503.
-    #[arg(long, env = "DB_BUSY_TIMEOUT_MS", default_value_t = 5000, value_name = "MS")]
+    #[arg(
+        long,
+        env = "DB_BUSY_TIMEOUT_MS",
+        default_value_t = 5000,
+        value_name = "MS",
+        global = true
+    )]
     pub db_busy_timeout_ms: u64,
 }
 

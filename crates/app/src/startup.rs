@@ -2,11 +2,30 @@ use std::{net::SocketAddr, sync::Arc};
 
 use actix_web::{App, HttpServer, dev::Server};
 
-use payram_http::HttpConfig;
+use payram_domain::CreditPolicy;
+use payram_http::{HttpConfig, ProtocolParser};
 use payram_ports::{LogCrediting, PaymentService, PaymentUseCases, SystemClock};
 use payram_store::{StoreError, StoreOptions};
 
 use crate::settings::Settings;
+
+/// The core wired to its adapters: the SQLite store (already migrated), the ledger-only
+/// crediting, the system clock and PayRam's wire format. Shared by `serve` and the CLI.
+pub fn use_cases(
+    database_url: &str,
+    busy_timeout: std::time::Duration,
+    policy: CreditPolicy,
+) -> Result<Arc<dyn PaymentUseCases>, StartupError> {
+    let options = StoreOptions { busy_timeout, ..StoreOptions::default() };
+    let repo = payram_store::connect(database_url, &options)?;
+    Ok(Arc::new(PaymentService::new(
+        Arc::new(repo),
+        Arc::new(LogCrediting),
+        Arc::new(SystemClock),
+        Arc::new(ProtocolParser),
+        policy,
+    )))
+}
 
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
@@ -38,15 +57,11 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied pending migrations");
         }
-        let options =
-            StoreOptions { busy_timeout: settings.db_busy_timeout, ..StoreOptions::default() };
-        let repo = payram_store::connect(&settings.database_url, &options)?;
-        let use_cases: Arc<dyn PaymentUseCases> = Arc::new(PaymentService::new(
-            Arc::new(repo),
-            Arc::new(LogCrediting),
-            Arc::new(SystemClock),
+        let use_cases = use_cases(
+            &settings.database_url,
+            settings.db_busy_timeout,
             settings.credit_policy.clone(),
-        ));
+        )?;
         let config = Arc::new(HttpConfig {
             api_keys: settings.api_keys.clone(),
             webhook_path: settings.webhook_path.clone(),

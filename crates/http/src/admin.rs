@@ -55,7 +55,7 @@ pub(crate) async fn health() -> HttpResponse {
 
 /// Accepts `Authorization: Bearer <admin token>`, compared in constant time. Without a
 /// configured (non-empty) token every request is refused.
-fn authorize(headers: &HeaderMap, config: &HttpConfig) -> Result<(), ApiError> {
+pub(crate) fn authorize(headers: &HeaderMap, config: &HttpConfig) -> Result<(), ApiError> {
     let expected = config.admin_token.as_ref().map(ExposeSecret::expose_secret);
     let presented = headers
         .get(header::AUTHORIZATION)

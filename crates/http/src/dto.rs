@@ -1,10 +1,11 @@
 //! The JSON shapes of every answer. Amounts are exact decimal strings, never JSON numbers.
 
+use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use payram_domain::{Amount, CustomerId, EventOutcome, ReferenceId};
-use payram_ports::{CreditEntry, CustomerView, EventSummary, PaymentView, Receipt};
+use payram_ports::{CreditEntry, CustomerView, EventRecord, EventSummary, PaymentView, Receipt};
 
 /// `{"error": code}`, with a `message` for 400s.
 #[derive(Debug, Serialize)]
@@ -137,6 +138,83 @@ impl<'a> From<&'a CreditEntry> for CreditBody<'a> {
             reference_id: credit.reference_id.as_str(),
             amount_usd: credit.amount_usd.to_string(),
             created_at: rfc3339(credit.created_at),
+        }
+    }
+}
+
+/// `GET /api/events`: newest first.
+#[derive(Debug, Serialize)]
+pub(crate) struct EventListBody<'a> {
+    events: Vec<EventDetailBody<'a>>,
+}
+
+impl<'a> From<&'a [EventRecord]> for EventListBody<'a> {
+    fn from(events: &'a [EventRecord]) -> Self {
+        Self { events: events.iter().map(EventDetailBody::from).collect() }
+    }
+}
+
+/// One recorded event. `raw_body` is the body as received when it is UTF-8 text (JSON bodies
+/// always are), else null; `raw_body_base64` always holds the exact bytes.
+#[derive(Debug, Serialize)]
+pub(crate) struct EventDetailBody<'a> {
+    id: i64,
+    received_at: String,
+    origin: &'static str,
+    replay_of: Option<i64>,
+    method: &'a str,
+    auth_method: &'static str,
+    key_index: usize,
+    reference_id: Option<&'a str>,
+    payout_id: Option<&'a str>,
+    status: Option<&'a str>,
+    outcome: &'static str,
+    credited_usd: String,
+    detail: Option<&'a str>,
+    raw_body: Option<&'a str>,
+    raw_body_base64: String,
+}
+
+impl<'a> From<&'a EventRecord> for EventDetailBody<'a> {
+    fn from(event: &'a EventRecord) -> Self {
+        Self {
+            id: event.id,
+            received_at: rfc3339(event.received_at),
+            origin: event.origin.as_str(),
+            replay_of: event.origin.replay_of(),
+            method: &event.method,
+            auth_method: event.auth.as_str(),
+            key_index: event.auth.key_index(),
+            reference_id: event.reference_id.as_deref(),
+            payout_id: event.payout_id.as_deref(),
+            status: event.status.as_deref(),
+            outcome: event.outcome.as_str(),
+            credited_usd: event.credited_usd.to_string(),
+            detail: event.detail.as_deref(),
+            raw_body: std::str::from_utf8(&event.raw_body).ok(),
+            raw_body_base64: base64::engine::general_purpose::STANDARD.encode(&event.raw_body),
+        }
+    }
+}
+
+/// `POST /api/events/{id}/replay`: the new event and what it did.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReplayAnswer<'a> {
+    event_id: i64,
+    replay_of: i64,
+    #[serde(flatten)]
+    receipt: ReceiptAnswer<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+}
+
+impl<'a> ReplayAnswer<'a> {
+    pub(crate) fn new(replay_of: i64, receipt: &'a Receipt) -> Self {
+        Self {
+            event_id: receipt.event_id,
+            replay_of,
+            receipt: ReceiptAnswer::from(receipt),
+            message: receipt.message.as_deref(),
         }
     }
 }

@@ -14,12 +14,16 @@
 //! | `GET`, `POST` on [`HttpConfig::webhook_path`] | the PayRam webhook; other methods 405 |
 //! | `GET /api/payments/{reference_id}` | a payment and its events (bearer token) |
 //! | `GET /api/customers/{customer_id}` | a customer's balance and credits (bearer token) |
+//! | `GET /api/events?outcome=&reference_id=&since=&limit=` | the event log, newest first (bearer token) |
+//! | `GET /api/events/{id}` | one event, raw body included (bearer token) |
+//! | `POST /api/events/{id}/replay` | feeds the stored body through the live path again (bearer token) |
 //! | `GET /healthz` | `{"status":"ok"}`, no authentication |
 //! | anything else | 404 `{"error":"not_found"}` |
 
 mod admin;
 mod dto;
 mod error;
+mod events;
 mod webhook;
 
 #[cfg(test)]
@@ -30,9 +34,22 @@ use std::sync::Arc;
 use actix_web::{http::header, web};
 use secrecy::SecretString;
 
-use payram_ports::PaymentUseCases;
+use payram_domain::Inbound;
+use payram_ports::{BodyParser, PaymentUseCases, Rejection};
 
 use crate::error::ApiError;
+
+/// The [`BodyParser`] port on PayRam's wire format ([`payram_protocol::parse_body`]): how live
+/// deliveries, replays and retries all read a raw body.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProtocolParser;
+
+impl BodyParser for ProtocolParser {
+    fn parse(&self, body: &[u8]) -> Result<Inbound, Rejection> {
+        payram_protocol::parse_body(body)
+            .map_err(|err| Rejection { outcome: err.outcome(), message: err.to_string() })
+    }
+}
 
 /// What the HTTP layer needs to know, read once at startup by the app.
 #[derive(Clone, Debug)]
@@ -80,6 +97,21 @@ pub fn configure(
                 web::resource("/api/customers/{customer_id}")
                     .route(web::get().to(admin::customer))
                     .default_service(web::to(|| async { method_not_allowed("GET") })),
+            )
+            .service(
+                web::resource("/api/events")
+                    .route(web::get().to(events::list))
+                    .default_service(web::to(|| async { method_not_allowed("GET") })),
+            )
+            .service(
+                web::resource("/api/events/{id}")
+                    .route(web::get().to(events::show))
+                    .default_service(web::to(|| async { method_not_allowed("GET") })),
+            )
+            .service(
+                web::resource("/api/events/{id}/replay")
+                    .route(web::post().to(events::replay))
+                    .default_service(web::to(|| async { method_not_allowed("POST") })),
             )
             .service(
                 web::resource("/healthz")

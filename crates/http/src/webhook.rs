@@ -9,14 +9,13 @@ use actix_web::{
 use tracing::{Span, field};
 
 use payram_domain::EventOutcome;
-use payram_ports::{Delivery, PaymentUseCases, Receipt, Rejection};
+use payram_ports::{BodyParser, Delivery, Origin, PaymentUseCases, Receipt};
 use payram_protocol::{
     API_KEY_HEADER, Credentials, SIGNATURE_HEADER, TEST_HEADER, authenticate, is_test_ping,
-    parse_body,
 };
 
 use crate::{
-    HttpConfig,
+    HttpConfig, ProtocolParser,
     dto::{ErrorBody, PingAnswer, ReceiptAnswer},
     error::ApiError,
 };
@@ -52,9 +51,9 @@ pub(crate) async fn receive(
             ApiError::Unauthorized
         })?;
 
-    let content = parse_body(&body)
-        .map_err(|err| Rejection { outcome: err.outcome(), message: err.to_string() });
+    let content = ProtocolParser.parse(&body);
     let delivery = Delivery {
+        origin: Origin::Webhook,
         method: req.method().as_str().to_owned(),
         auth,
         raw_body: body.to_vec(),

@@ -1,6 +1,6 @@
 //! The ports of payram-merchant and the use-case service that drives them.
 //!
-//! Outbound ports ([`PaymentRepository`], [`Crediting`], [`Clock`]) are what the core needs from
+//! Outbound ports ([`PaymentRepository`], [`Crediting`], [`Clock`], [`BodyParser`]) are what the core needs from
 //! the world; the inbound port ([`PaymentUseCases`]) is what driving adapters (HTTP, CLI) may
 //! ask of the core. [`PaymentService`] implements the inbound port on top of the outbound ones.
 //! With the `mocks` feature every port has a `mockall` mock (`MockPaymentRepository`, ...).
@@ -11,6 +11,7 @@ mod clock;
 mod crediting;
 mod error;
 mod model;
+mod parser;
 mod repository;
 mod service;
 
@@ -22,9 +23,12 @@ pub use crediting::MockCrediting;
 pub use crediting::{Crediting, LogCrediting};
 pub use error::{BoxError, CreditError, ErrorChain, RepositoryError, ServiceError};
 pub use model::{
-    Applied, CreditEntry, CustomerView, Delivery, EventId, EventSummary, NewEvent, PaymentView,
-    Receipt, RecordedCredit, RecordedPayout, Rejection,
+    Applied, CreditEntry, CustomerView, Delivery, EventFilter, EventId, EventRecord, EventSummary,
+    NewEvent, Origin, PaymentView, Receipt, RecordedCredit, RecordedPayout, Rejection,
 };
+pub use parser::BodyParser;
+#[cfg(any(test, feature = "mocks"))]
+pub use parser::MockBodyParser;
 #[cfg(any(test, feature = "mocks"))]
 pub use repository::MockPaymentRepository;
 pub use repository::PaymentRepository;

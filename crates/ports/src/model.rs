@@ -7,9 +7,39 @@ use payram_domain::{
 /// Row id of a recorded event.
 pub type EventId = i64;
 
+/// Where a recorded event came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// A live request from PayRam.
+    Webhook,
+    /// The stored raw body of the given event, fed through the same path again.
+    Replay(EventId),
+}
+
+impl Origin {
+    /// `webhook` or `replay`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Replay(_) => "replay",
+        }
+    }
+
+    /// The replayed event, for a replay.
+    #[must_use]
+    pub const fn replay_of(self) -> Option<EventId> {
+        match self {
+            Self::Webhook => None,
+            Self::Replay(id) => Some(id),
+        }
+    }
+}
+
 /// One authenticated delivery, as a driving adapter hands it to the core.
 #[derive(Clone, Debug)]
 pub struct Delivery {
+    pub origin: Origin,
     /// `POST` or `GET`.
     pub method: String,
     pub auth: AuthMethod,
@@ -30,6 +60,7 @@ pub struct Rejection {
 /// The event row the repository writes for a delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewEvent {
+    pub origin: Origin,
     pub received_at: DateTime<Utc>,
     pub method: String,
     pub auth: AuthMethod,
@@ -113,4 +144,41 @@ pub struct CustomerView {
     pub customer_id: CustomerId,
     pub balance_usd: Amount,
     pub credits: Vec<CreditEntry>,
+}
+
+/// A recorded event, raw body included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRecord {
+    pub id: EventId,
+    pub received_at: DateTime<Utc>,
+    pub origin: Origin,
+    pub method: String,
+    pub auth: AuthMethod,
+    pub reference_id: Option<String>,
+    pub payout_id: Option<String>,
+    pub status: Option<String>,
+    pub outcome: EventOutcome,
+    pub credited_usd: Amount,
+    /// Why the body was refused, for refused bodies.
+    pub detail: Option<String>,
+    /// The body exactly as received.
+    pub raw_body: Vec<u8>,
+}
+
+/// Which events to list; every condition given must hold. Newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub outcome: Option<EventOutcome>,
+    pub reference_id: Option<String>,
+    /// Received at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many (the repository caps it at [`EventFilter::MAX_LIMIT`]).
+    pub limit: u32,
+}
+
+impl EventFilter {
+    /// The default page size.
+    pub const DEFAULT_LIMIT: u32 = 100;
+    /// The largest page size.
+    pub const MAX_LIMIT: u32 = 10_000;
 }

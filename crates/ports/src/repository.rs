@@ -5,7 +5,8 @@ use payram_domain::{
 };
 
 use crate::{
-    Applied, CustomerView, EventId, NewEvent, PaymentView, RecordedPayout, RepositoryError,
+    Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, PaymentView,
+    RecordedPayout, RepositoryError,
 };
 
 /// Outbound port: the payments, their event log and the credit ledger.
@@ -55,4 +56,11 @@ pub trait PaymentRepository: Send + Sync {
 
     /// A customer's credits and balance; an unknown customer has none.
     async fn customer(&self, customer_id: &CustomerId) -> Result<CustomerView, RepositoryError>;
+
+    /// Events matching the filter, newest first, at most `filter.limit`
+    /// (capped at [`EventFilter::MAX_LIMIT`]).
+    async fn list_events(&self, filter: EventFilter) -> Result<Vec<EventRecord>, RepositoryError>;
+
+    /// One event with its raw body, or `None` when the id is unknown.
+    async fn find_event(&self, id: EventId) -> Result<Option<EventRecord>, RepositoryError>;
 }

@@ -7,8 +7,9 @@ use payram_domain::{
 };
 
 use crate::{
-    Applied, Clock, Crediting, CustomerView, Delivery, ErrorChain, NewEvent, PaymentRepository,
-    PaymentView, Receipt, RepositoryError, ServiceError,
+    Applied, BodyParser, Clock, Crediting, CustomerView, Delivery, ErrorChain, EventFilter,
+    EventId, EventRecord, NewEvent, Origin, PaymentRepository, PaymentView, Receipt,
+    RepositoryError, ServiceError,
 };
 
 /// How often a write that lost a race to a concurrent writer is tried again before the
@@ -29,6 +30,17 @@ pub trait PaymentUseCases: Send + Sync {
 
     /// A customer's balance and credits.
     async fn customer(&self, customer_id: CustomerId) -> Result<CustomerView, ServiceError>;
+
+    /// Recorded events matching the filter, newest first.
+    async fn events(&self, filter: EventFilter) -> Result<Vec<EventRecord>, ServiceError>;
+
+    /// One recorded event with its raw body, or `None` when unknown.
+    async fn event(&self, id: EventId) -> Result<Option<EventRecord>, ServiceError>;
+
+    /// Feeds an event's stored raw body through the same path as a live delivery, recorded as
+    /// a new event with origin `replay`; `None` when the event is unknown. Replaying never
+    /// changes the total credited: the replay of an applied notification is a duplicate.
+    async fn replay(&self, id: EventId) -> Result<Option<Receipt>, ServiceError>;
 }
 
 /// The use-case service: records every delivery, applies payment notifications with the
@@ -37,6 +49,7 @@ pub struct PaymentService {
     repo: Arc<dyn PaymentRepository>,
     crediting: Arc<dyn Crediting>,
     clock: Arc<dyn Clock>,
+    parser: Arc<dyn BodyParser>,
     policy: CreditPolicy,
 }
 
@@ -46,9 +59,10 @@ impl PaymentService {
         repo: Arc<dyn PaymentRepository>,
         crediting: Arc<dyn Crediting>,
         clock: Arc<dyn Clock>,
+        parser: Arc<dyn BodyParser>,
         policy: CreditPolicy,
     ) -> Self {
-        Self { repo, crediting, clock, policy }
+        Self { repo, crediting, clock, parser, policy }
     }
 
     async fn receive_payment(
@@ -132,7 +146,9 @@ const fn event_outcome(outcome: Outcome) -> EventOutcome {
 #[async_trait]
 impl PaymentUseCases for PaymentService {
     async fn receive(&self, delivery: Delivery) -> Result<Receipt, ServiceError> {
+        let origin = delivery.origin;
         let event = NewEvent {
+            origin,
             received_at: self.clock.now(),
             method: delivery.method,
             auth: delivery.auth,
@@ -186,6 +202,7 @@ impl PaymentUseCases for PaymentService {
         match &receipt {
             Ok(receipt) => tracing::info!(
                 event_id = receipt.event_id,
+                origin = origin.as_str(),
                 reference_id = receipt.reference_id.as_ref().map(ReferenceId::as_str),
                 payout_id = receipt.payout_id.as_deref(),
                 status = receipt.status.as_deref(),
@@ -208,6 +225,29 @@ impl PaymentUseCases for PaymentService {
     async fn customer(&self, customer_id: CustomerId) -> Result<CustomerView, ServiceError> {
         Ok(self.repo.customer(&customer_id).await?)
     }
+
+    async fn events(&self, filter: EventFilter) -> Result<Vec<EventRecord>, ServiceError> {
+        Ok(self.repo.list_events(filter).await?)
+    }
+
+    async fn event(&self, id: EventId) -> Result<Option<EventRecord>, ServiceError> {
+        Ok(self.repo.find_event(id).await?)
+    }
+
+    async fn replay(&self, id: EventId) -> Result<Option<Receipt>, ServiceError> {
+        let Some(original) = self.repo.find_event(id).await? else {
+            return Ok(None);
+        };
+        let content = self.parser.parse(&original.raw_body);
+        let delivery = Delivery {
+            origin: Origin::Replay(id),
+            method: original.method,
+            auth: original.auth,
+            raw_body: original.raw_body,
+            content,
+        };
+        self.receive(delivery).await.map(Some)
+    }
 }
 
 #[cfg(test)]
@@ -219,8 +259,8 @@ mod tests {
 
     use super::*;
     use crate::{
-        CreditError, MockClock, MockCrediting, MockPaymentRepository, RecordedCredit,
-        RecordedPayout, Rejection,
+        CreditError, MockBodyParser, MockClock, MockCrediting, MockPaymentRepository,
+        RecordedCredit, RecordedPayout, Rejection,
     };
 
     fn at() -> chrono::DateTime<Utc> {
@@ -234,7 +274,21 @@ mod tests {
     }
 
     fn service(repo: MockPaymentRepository, crediting: MockCrediting) -> PaymentService {
-        PaymentService::new(Arc::new(repo), Arc::new(crediting), clock(), CreditPolicy::default())
+        service_with_parser(repo, crediting, MockBodyParser::new())
+    }
+
+    fn service_with_parser(
+        repo: MockPaymentRepository,
+        crediting: MockCrediting,
+        parser: MockBodyParser,
+    ) -> PaymentService {
+        PaymentService::new(
+            Arc::new(repo),
+            Arc::new(crediting),
+            clock(),
+            Arc::new(parser),
+            CreditPolicy::default(),
+        )
     }
 
     fn amount(text: &str) -> Amount {
@@ -256,6 +310,7 @@ mod tests {
 
     fn delivery(content: Result<Inbound, Rejection>) -> Delivery {
         Delivery {
+            origin: Origin::Webhook,
             method: "POST".into(),
             auth: AuthMethod::Signature { key_index: 0 },
             raw_body: b"{raw}".to_vec(),
@@ -484,5 +539,76 @@ mod tests {
             .unwrap();
 
         assert_eq!(receipt.credited.to_string(), "50.00");
+    }
+
+    fn stored_event(id: EventId) -> EventRecord {
+        EventRecord {
+            id,
+            received_at: at(),
+            origin: Origin::Webhook,
+            method: "GET".into(),
+            auth: AuthMethod::ApiKey { key_index: 1 },
+            reference_id: Some("ref-1".into()),
+            payout_id: None,
+            status: Some("FILLED".into()),
+            outcome: EventOutcome::Applied,
+            credited_usd: amount("50.00"),
+            detail: None,
+            raw_body: b"{stored}".to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replay_feeds_the_stored_body_through_the_live_path_as_a_new_event() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_find_event().with(eq(41)).returning(|id| Ok(Some(stored_event(id))));
+        repo.expect_apply_notification()
+            .withf(|event, _| {
+                event.origin == Origin::Replay(41)
+                    && event.raw_body == b"{stored}"
+                    && event.method == "GET"
+                    && event.auth == AuthMethod::ApiKey { key_index: 1 }
+            })
+            .times(1)
+            .returning(|_, _| Ok(applied(Outcome::Duplicate, None)));
+        let mut parser = MockBodyParser::new();
+        parser
+            .expect_parse()
+            .withf(|body| body == b"{stored}")
+            .times(1)
+            .returning(|_| Ok(Inbound::Payment(filled(Some("cust-1")))));
+        let mut crediting = MockCrediting::new();
+        crediting.expect_credit().never();
+
+        let receipt = service_with_parser(repo, crediting, parser).replay(41).await.unwrap();
+
+        assert_eq!(receipt.unwrap().outcome, EventOutcome::Duplicate);
+    }
+
+    #[tokio::test]
+    async fn replaying_an_unknown_event_finds_nothing() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_find_event().returning(|_| Ok(None));
+        repo.expect_apply_notification().never();
+
+        let receipt = service(repo, MockCrediting::new()).replay(404).await.unwrap();
+
+        assert_eq!(receipt, None);
+    }
+
+    #[tokio::test]
+    async fn events_are_listed_through_the_repository() {
+        let mut repo = MockPaymentRepository::new();
+        let filter = EventFilter {
+            outcome: Some(EventOutcome::Applied),
+            reference_id: Some("ref-1".into()),
+            since: Some(at()),
+            limit: 5,
+        };
+        repo.expect_list_events().with(eq(filter.clone())).returning(|_| Ok(vec![stored_event(1)]));
+
+        let events = service(repo, MockCrediting::new()).events(filter).await.unwrap();
+
+        assert_eq!(events, vec![stored_event(1)]);
     }
 }

@@ -8,10 +8,10 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 
 use payram_domain::{
-    Amount, CorruptPayment, CustomerId, EventOutcome, Payment, PaymentRecord, PaymentStatus,
-    ReferenceId,
+    Amount, AuthMethod, CorruptPayment, CustomerId, EventOutcome, Payment, PaymentRecord,
+    PaymentStatus, ReferenceId,
 };
-use payram_ports::{BoxError, CreditEntry, EventSummary};
+use payram_ports::{BoxError, CreditEntry, EventRecord, EventSummary, Origin};
 
 use crate::{
     error::BadColumn,
@@ -172,6 +172,8 @@ pub(crate) struct NewEventRow<'a> {
     pub(crate) outcome: &'static str,
     pub(crate) credited_usd: String,
     pub(crate) detail: Option<&'a str>,
+    pub(crate) origin: &'static str,
+    pub(crate) replay_of: Option<i64>,
 }
 
 /// One line of a payment's history, as stored.
@@ -192,6 +194,71 @@ impl EventSummaryRow {
             received_at: column("events", "received_at", &key, parse_timestamp(&self.received_at))?,
             status: self.status,
             outcome: column("events", "outcome", &key, self.outcome.parse::<EventOutcome>())?,
+        })
+    }
+}
+
+/// A whole event, as stored.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct EventRow {
+    id: i64,
+    received_at: String,
+    method: String,
+    auth_method: String,
+    key_index: i64,
+    raw_body: Vec<u8>,
+    reference_id: Option<String>,
+    payout_id: Option<String>,
+    status: Option<String>,
+    outcome: String,
+    credited_usd: String,
+    detail: Option<String>,
+    origin: String,
+    replay_of: Option<i64>,
+}
+
+impl EventRow {
+    pub(crate) fn into_record(self) -> Result<EventRecord, BadColumn> {
+        let key = self.id.to_string();
+        let key_index = column("events", "key_index", &key, usize::try_from(self.key_index))?;
+        let auth = match self.auth_method.as_str() {
+            "signature" => AuthMethod::Signature { key_index },
+            "api_key" => AuthMethod::ApiKey { key_index },
+            other => {
+                return Err(column(
+                    "events",
+                    "auth_method",
+                    &key,
+                    Err(format!("unknown authentication method {other:?}")),
+                )?);
+            }
+        };
+        let origin = match (self.origin.as_str(), self.replay_of) {
+            ("webhook", None) => Origin::Webhook,
+            ("replay", Some(of)) => Origin::Replay(of),
+            (other, of) => {
+                return Err(column(
+                    "events",
+                    "origin",
+                    &key,
+                    Err(format!("origin {other:?} with replay_of {of:?}")),
+                )?);
+            }
+        };
+        Ok(EventRecord {
+            id: self.id,
+            received_at: column("events", "received_at", &key, parse_timestamp(&self.received_at))?,
+            origin,
+            method: self.method,
+            auth,
+            reference_id: self.reference_id,
+            payout_id: self.payout_id,
+            status: self.status,
+            outcome: column("events", "outcome", &key, self.outcome.parse::<EventOutcome>())?,
+            credited_usd: amount("events", "credited_usd", &key, &self.credited_usd)?,
+            detail: self.detail,
+            raw_body: self.raw_body,
         })
     }
 }

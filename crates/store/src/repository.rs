@@ -12,15 +12,15 @@ use payram_domain::{
     Amount, CheckedNotification, CustomerId, EventOutcome, Outcome, PayoutNotification, ReferenceId,
 };
 use payram_ports::{
-    Applied, CustomerView, EventId, NewEvent, PaymentRepository, PaymentView, RecordedCredit,
-    RecordedPayout, RepositoryError,
+    Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, PaymentRepository,
+    PaymentView, RecordedCredit, RecordedPayout, RepositoryError,
 };
 
 use crate::{
     error::Failure,
     model::{
-        CreditEntryRow, EventSummaryRow, NewCreditRow, NewEventRow, NewPayoutRow, PaymentChanges,
-        PaymentRow, format_timestamp, stored_precision,
+        CreditEntryRow, EventRow, EventSummaryRow, NewCreditRow, NewEventRow, NewPayoutRow,
+        PaymentChanges, PaymentRow, format_timestamp, stored_precision,
     },
     schema::{credits, events, payments, payouts},
 };
@@ -199,6 +199,43 @@ impl PaymentRepository for SqliteRepository {
         })
         .await
     }
+
+    async fn list_events(&self, filter: EventFilter) -> Result<Vec<EventRecord>, RepositoryError> {
+        self.run(move |conn| {
+            let mut query = events::table.select(EventRow::as_select()).into_boxed();
+            if let Some(outcome) = filter.outcome {
+                query = query.filter(events::outcome.eq(outcome.as_str()));
+            }
+            if let Some(reference_id) = filter.reference_id {
+                query = query.filter(events::reference_id.eq(reference_id));
+            }
+            if let Some(since) = filter.since {
+                query = query.filter(events::received_at.ge(format_timestamp(since)));
+            }
+            let limit = i64::from(filter.limit.min(EventFilter::MAX_LIMIT));
+            query
+                .order(events::id.desc())
+                .limit(limit)
+                .load(conn)?
+                .into_iter()
+                .map(|row| row.into_record().map_err(|err| Failure::Corrupt(err.into())))
+                .collect()
+        })
+        .await
+    }
+
+    async fn find_event(&self, id: EventId) -> Result<Option<EventRecord>, RepositoryError> {
+        self.run(move |conn| {
+            events::table
+                .find(id)
+                .select(EventRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(|row| row.into_record().map_err(|err| Failure::Corrupt(err.into())))
+                .transpose()
+        })
+        .await
+    }
 }
 
 /// Loads the payment, decides, and writes the event, the payment and the credit it owes.
@@ -328,6 +365,8 @@ fn insert_event(
         outcome: facts.outcome.as_str(),
         credited_usd: facts.credited_usd.to_string(),
         detail: facts.detail,
+        origin: event.origin.as_str(),
+        replay_of: event.origin.replay_of(),
     };
     Ok(diesel::insert_into(events::table)
         .values(row)

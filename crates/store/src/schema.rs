@@ -28,6 +28,8 @@ diesel::table! {
         outcome -> Text,
         credited_usd -> Text,
         detail -> Nullable<Text>,
+        origin -> Text,
+        replay_of -> Nullable<BigInt>,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Handler tests: the real routes over `actix_web::test`, with the use cases mocked.
 
 mod admin;
+mod events;
 mod webhook;
 
 use std::sync::Arc;
@@ -73,5 +74,8 @@ fn untouched() -> MockPaymentUseCases {
     use_cases.expect_receive().never();
     use_cases.expect_payment().never();
     use_cases.expect_customer().never();
+    use_cases.expect_events().never();
+    use_cases.expect_event().never();
+    use_cases.expect_replay().never();
     use_cases
 }

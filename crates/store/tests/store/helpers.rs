@@ -8,7 +8,7 @@ use payram_domain::{
     Amount, AuthMethod, CheckedNotification, CreditPolicy, CustomerId, Notification, ReferenceId,
     ReportedStatus,
 };
-use payram_ports::NewEvent;
+use payram_ports::{NewEvent, Origin};
 use payram_store::{SqliteRepository, StoreOptions};
 
 /// A database file in its own temporary directory (removed with its WAL sidecars on drop).
@@ -59,6 +59,7 @@ pub(crate) fn at(rfc3339: &str) -> DateTime<Utc> {
 
 pub(crate) fn event(body: &[u8]) -> NewEvent {
     NewEvent {
+        origin: Origin::Webhook,
         received_at: at("2026-03-04T05:06:07.123456789Z"),
         method: "POST".into(),
         auth: AuthMethod::Signature { key_index: 1 },

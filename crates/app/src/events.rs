@@ -1,0 +1,173 @@
+//! `payram-merchant events`: read and replay the event log from the command line, directly on
+//! the database (a running server may use it at the same time).
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+
+use payram_domain::EventOutcome;
+use payram_ports::{EventFilter, EventRecord, Origin, PaymentUseCases, Receipt};
+
+use crate::settings::{DatabaseArgs, parse_credit_on};
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Statuses whose USD amount is credited when a replay applies (as for `serve`).
+    #[arg(
+        long,
+        env = "CREDIT_ON",
+        default_value = "PARTIALLY_FILLED,FILLED,OVER_FILLED",
+        global = true
+    )]
+    pub credit_on: String,
+
+    #[command(subcommand)]
+    pub command: EventsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EventsCommand {
+    /// List recorded events, newest first.
+    List {
+        #[arg(
+            long,
+            value_parser = parse_outcome,
+            help = "Only events with this outcome (applied, duplicate, stale, ignored, payout, \
+                    ping, malformed_json, invalid_payload)"
+        )]
+        outcome: Option<EventOutcome>,
+        /// Only events of this payment reference.
+        #[arg(long)]
+        reference: Option<String>,
+        /// Only events received at or after this RFC 3339 time, e.g. 2026-11-26T00:00:00Z.
+        #[arg(long, value_parser = parse_time)]
+        since: Option<DateTime<Utc>>,
+        /// At most this many events.
+        #[arg(long, default_value_t = EventFilter::DEFAULT_LIMIT)]
+        limit: u32,
+    },
+    /// Show one event, raw body included (written last, byte for byte).
+    Show { id: i64 },
+    /// Feed stored raw bodies through the same path as a live delivery; each replay is recorded
+    /// as a new event. Replaying never changes the total credited.
+    Replay {
+        /// The event to replay.
+        #[arg(required_unless_present = "since", conflicts_with = "since")]
+        id: Option<i64>,
+        /// Replay every webhook event received at or after this RFC 3339 time, oldest first.
+        #[arg(long, value_parser = parse_time)]
+        since: Option<DateTime<Utc>>,
+    },
+}
+
+fn parse_outcome(text: &str) -> Result<EventOutcome, String> {
+    text.parse::<EventOutcome>().map_err(|err| err.to_string())
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|err| format!("not an RFC 3339 time ({err}), e.g. 2026-11-26T00:00:00Z"))
+}
+
+/// Runs an `events` command; the error is the message for the user.
+pub async fn run(use_cases: &dyn PaymentUseCases, command: EventsCommand) -> Result<(), String> {
+    let mut out = io::stdout().lock();
+    match command {
+        EventsCommand::List { outcome, reference, since, limit } => {
+            let filter = EventFilter { outcome, reference_id: reference, since, limit };
+            let events = use_cases.events(filter).await.map_err(|err| err.to_string())?;
+            for event in &events {
+                writeln!(out, "{}", summary_line(event)).map_err(|err| err.to_string())?;
+            }
+        }
+        EventsCommand::Show { id } => {
+            let event = use_cases
+                .event(id)
+                .await
+                .map_err(|err| err.to_string())?
+                .ok_or_else(|| format!("no event {id}"))?;
+            write_event(&mut out, &event).map_err(|err| err.to_string())?;
+        }
+        EventsCommand::Replay { id: Some(id), .. } => {
+            let receipt = use_cases
+                .replay(id)
+                .await
+                .map_err(|err| err.to_string())?
+                .ok_or_else(|| format!("no event {id}"))?;
+            writeln!(out, "{}", replay_line(id, &receipt)).map_err(|err| err.to_string())?;
+        }
+        EventsCommand::Replay { id: None, since } => {
+            let filter =
+                EventFilter { since, limit: EventFilter::MAX_LIMIT, ..EventFilter::default() };
+            let mut events = use_cases.events(filter).await.map_err(|err| err.to_string())?;
+            events.retain(|event| event.origin == Origin::Webhook);
+            events.reverse();
+            for event in events {
+                let receipt = use_cases
+                    .replay(event.id)
+                    .await
+                    .map_err(|err| err.to_string())?
+                    .ok_or_else(|| format!("event {} vanished", event.id))?;
+                writeln!(out, "{}", replay_line(event.id, &receipt))
+                    .map_err(|err| err.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn summary_line(event: &EventRecord) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\tcredited {}",
+        event.id,
+        event.received_at.to_rfc3339(),
+        event.origin.as_str(),
+        event.outcome,
+        event.status.as_deref().unwrap_or("-"),
+        event.reference_id.as_deref().or(event.payout_id.as_deref()).unwrap_or("-"),
+        event.credited_usd,
+    )
+}
+
+fn replay_line(id: i64, receipt: &Receipt) -> String {
+    let subject = receipt
+        .reference_id
+        .as_ref()
+        .map(|reference| reference.as_str().to_owned())
+        .or_else(|| receipt.payout_id.clone())
+        .unwrap_or_else(|| "-".to_owned());
+    format!(
+        "event {id} replayed as event {}: {} {} (credited {})",
+        receipt.event_id, receipt.outcome, subject, receipt.credited
+    )
+}
+
+fn write_event(out: &mut impl Write, event: &EventRecord) -> io::Result<()> {
+    writeln!(out, "id: {}", event.id)?;
+    writeln!(out, "received_at: {}", event.received_at.to_rfc3339())?;
+    match event.origin {
+        Origin::Webhook => writeln!(out, "origin: webhook")?,
+        Origin::Replay(of) => writeln!(out, "origin: replay of event {of}")?,
+    }
+    writeln!(out, "method: {}", event.method)?;
+    writeln!(out, "auth: {} (key {})", event.auth.as_str(), event.auth.key_index())?;
+    writeln!(out, "reference_id: {}", event.reference_id.as_deref().unwrap_or("-"))?;
+    writeln!(out, "payout_id: {}", event.payout_id.as_deref().unwrap_or("-"))?;
+    writeln!(out, "status: {}", event.status.as_deref().unwrap_or("-"))?;
+    writeln!(out, "outcome: {}", event.outcome)?;
+    writeln!(out, "credited_usd: {}", event.credited_usd)?;
+    writeln!(out, "detail: {}", event.detail.as_deref().unwrap_or("-"))?;
+    writeln!(out, "raw_body:")?;
+    out.write_all(&event.raw_body)?;
+    writeln!(out)
+}
+
+/// The policy for replays, from `CREDIT_ON`.
+pub fn credit_policy(args: &EventsArgs) -> Result<payram_domain::CreditPolicy, String> {
+    parse_credit_on(&args.credit_on).map_err(|err| err.to_string())
+}

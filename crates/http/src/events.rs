@@ -1,0 +1,98 @@
+//! The event log in the admin API: list, read one (raw body included), replay one.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use payram_domain::EventOutcome;
+use payram_ports::{EventFilter, PaymentUseCases};
+
+use crate::{
+    HttpConfig,
+    admin::authorize,
+    dto::{EventDetailBody, EventListBody, ReplayAnswer},
+    error::ApiError,
+};
+
+/// Query of `GET /api/events`; every parameter is optional.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EventQuery {
+    outcome: Option<String>,
+    reference_id: Option<String>,
+    /// RFC 3339, e.g. `2026-11-26T00:00:00Z`.
+    since: Option<String>,
+    limit: Option<u32>,
+}
+
+impl EventQuery {
+    fn into_filter(self) -> Result<EventFilter, ApiError> {
+        let outcome = self
+            .outcome
+            .filter(|text| !text.is_empty())
+            .map(|text| text.parse::<EventOutcome>())
+            .transpose()
+            .map_err(|err| bad_request(err.to_string()))?;
+        let since = self
+            .since
+            .filter(|text| !text.is_empty())
+            .map(|text| DateTime::parse_from_rfc3339(&text).map(|at| at.with_timezone(&Utc)))
+            .transpose()
+            .map_err(|err| bad_request(format!("since must be an RFC 3339 time: {err}")))?;
+        let limit = self.limit.unwrap_or(EventFilter::DEFAULT_LIMIT);
+        if limit == 0 || limit > EventFilter::MAX_LIMIT {
+            return Err(bad_request(format!(
+                "limit must be between 1 and {}",
+                EventFilter::MAX_LIMIT
+            )));
+        }
+        let reference_id = self.reference_id.filter(|text| !text.is_empty());
+        Ok(EventFilter { outcome, reference_id, since, limit })
+    }
+}
+
+fn bad_request(message: String) -> ApiError {
+    ApiError::BadRequest { code: "bad_request", message }
+}
+
+/// `GET /api/events?outcome=&reference_id=&since=&limit=`: newest first.
+#[tracing::instrument(name = "admin_events", skip_all)]
+pub(crate) async fn list(
+    req: HttpRequest,
+    query: web::Query<EventQuery>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+    config: web::Data<HttpConfig>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(req.headers(), &config)?;
+    let filter = query.into_inner().into_filter()?;
+    let events = use_cases.events(filter).await?;
+    Ok(HttpResponse::Ok().json(EventListBody::from(events.as_slice())))
+}
+
+/// `GET /api/events/{id}`: one event, raw body included, or 404.
+#[tracing::instrument(name = "admin_event", skip_all)]
+pub(crate) async fn show(
+    req: HttpRequest,
+    id: web::Path<String>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+    config: web::Data<HttpConfig>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(req.headers(), &config)?;
+    let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
+    let event = use_cases.event(id).await?.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(EventDetailBody::from(&event)))
+}
+
+/// `POST /api/events/{id}/replay`: the stored raw body through the live path, recorded as a
+/// new event; the answer carries its outcome. 404 for an unknown event.
+#[tracing::instrument(name = "admin_replay", skip_all)]
+pub(crate) async fn replay(
+    req: HttpRequest,
+    id: web::Path<String>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+    config: web::Data<HttpConfig>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(req.headers(), &config)?;
+    let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
+    let receipt = use_cases.replay(id).await?.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(ReplayAnswer::new(id, &receipt)))
+}

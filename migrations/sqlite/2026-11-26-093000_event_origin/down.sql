@@ -1,0 +1,3 @@
+DROP INDEX events_received_at;
+ALTER TABLE events DROP COLUMN replay_of;
+ALTER TABLE events DROP COLUMN origin;
