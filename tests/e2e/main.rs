@@ -8,5 +8,6 @@ mod concurrency;
 mod events;
 mod helpers;
 mod limits;
+mod retry;
 mod sequences;
 mod vectors;

@@ -78,10 +78,11 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
 
 fn events(args: EventsArgs) -> Result<(), String> {
     let policy = crate::events::credit_policy(&args)?;
+    let retry = args.retry.policy().map_err(|err| err.to_string())?;
     // The CLI never migrates behind the operator's back: a database with pending migrations
     // is refused with a message naming `payram-merchant migrate`.
     let use_cases =
-        crate::use_cases(&args.database.database_url, args.database.busy_timeout(), policy)
+        crate::use_cases(&args.database.database_url, args.database.busy_timeout(), policy, retry)
             .map_err(|err| error_chain(&err))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

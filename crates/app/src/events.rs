@@ -9,12 +9,15 @@ use clap::{Args, Subcommand};
 use payram_domain::EventOutcome;
 use payram_ports::{EventFilter, EventRecord, Origin, PaymentUseCases, Receipt};
 
-use crate::settings::{DatabaseArgs, parse_credit_on};
+use crate::settings::{DatabaseArgs, RetryArgs, parse_credit_on};
 
 #[derive(Args, Debug)]
 pub struct EventsArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub retry: RetryArgs,
 
     /// Statuses whose USD amount is credited when a replay applies (as for `serve`).
     #[arg(
@@ -53,14 +56,18 @@ pub enum EventsCommand {
     /// Show one event, raw body included (written last, byte for byte).
     Show { id: i64 },
     /// Feed stored raw bodies through the same path as a live delivery; each replay is recorded
-    /// as a new event. Replaying never changes the total credited.
+    /// as a new event, except that failed and dead events are retried in place. Replaying never
+    /// changes the total credited.
     Replay {
         /// The event to replay.
-        #[arg(required_unless_present = "since", conflicts_with = "since")]
+        #[arg(required_unless_present_any = ["since", "failed"], conflicts_with_all = ["since", "failed"])]
         id: Option<i64>,
         /// Replay every webhook event received at or after this RFC 3339 time, oldest first.
-        #[arg(long, value_parser = parse_time)]
+        #[arg(long, value_parser = parse_time, conflicts_with = "failed")]
         since: Option<DateTime<Utc>>,
+        /// Retry every failed and dead event now, whatever its schedule.
+        #[arg(long)]
+        failed: bool,
     },
 }
 
@@ -101,7 +108,17 @@ pub async fn run(use_cases: &dyn PaymentUseCases, command: EventsCommand) -> Res
                 .ok_or_else(|| format!("no event {id}"))?;
             writeln!(out, "{}", replay_line(id, &receipt)).map_err(|err| err.to_string())?;
         }
-        EventsCommand::Replay { id: None, since } => {
+        EventsCommand::Replay { failed: true, .. } => {
+            let receipts = use_cases.retry_failed().await.map_err(|err| err.to_string())?;
+            for receipt in &receipts {
+                writeln!(out, "{}", replay_line(receipt.event_id, receipt))
+                    .map_err(|err| err.to_string())?;
+            }
+            if receipts.is_empty() {
+                writeln!(out, "no failed or dead event").map_err(|err| err.to_string())?;
+            }
+        }
+        EventsCommand::Replay { id: None, since, .. } => {
             let filter =
                 EventFilter { since, limit: EventFilter::MAX_LIMIT, ..EventFilter::default() };
             let mut events = use_cases.events(filter).await.map_err(|err| err.to_string())?;

@@ -7,6 +7,7 @@ use clap::Args;
 use secrecy::SecretString;
 
 use payram_domain::{CreditPolicy, PaymentStatus};
+use payram_ports::RetryPolicy;
 use payram_protocol::{ApiKeys, KeysError};
 
 /// The default SQLite file, relative to the working directory.
@@ -30,11 +31,72 @@ pub struct DatabaseArgs {
     pub db_busy_timeout_ms: u64,
 }
 
+/// How events whose processing failed are retried (shared by `serve` and `events`).
+#[derive(Args, Debug, Clone)]
+pub struct RetryArgs {
+    /// Processing attempts of an event in all; after the last failed one it is dead.
+    #[arg(long, env = "RETRY_MAX_ATTEMPTS", default_value_t = 10, global = true)]
+    pub retry_max_attempts: u32,
+
+    /// Wait after the first failed attempt; it doubles with each further one (with jitter).
+    #[arg(
+        long,
+        env = "RETRY_BASE_DELAY_MS",
+        default_value_t = 30_000,
+        value_name = "MS",
+        global = true
+    )]
+    pub retry_base_delay_ms: u64,
+
+    /// Longest wait between two attempts.
+    #[arg(
+        long,
+        env = "RETRY_MAX_DELAY_MS",
+        default_value_t = 3_600_000,
+        value_name = "MS",
+        global = true
+    )]
+    pub retry_max_delay_ms: u64,
+
+    /// How often `serve` looks for failed events that are due.
+    #[arg(
+        long,
+        env = "RETRY_POLL_INTERVAL_MS",
+        default_value_t = 1000,
+        value_name = "MS",
+        global = true
+    )]
+    pub retry_poll_interval_ms: u64,
+}
+
+impl RetryArgs {
+    /// The retry policy; at least one attempt.
+    pub fn policy(&self) -> Result<RetryPolicy, SettingsError> {
+        if self.retry_max_attempts == 0 {
+            return Err(SettingsError::RetryMaxAttempts);
+        }
+        Ok(RetryPolicy {
+            max_attempts: self.retry_max_attempts,
+            base_delay: Duration::from_millis(self.retry_base_delay_ms),
+            max_delay: Duration::from_millis(self.retry_max_delay_ms),
+        })
+    }
+
+    /// The worker's polling interval, at least one millisecond.
+    #[must_use]
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.retry_poll_interval_ms.max(1))
+    }
+}
+
 /// Flags of `serve`; each has an environment variable of the same meaning.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub retry: RetryArgs,
 
     /// Comma-separated PayRam project API keys; every one is accepted (key rotation). Required.
     #[arg(long, env = "PAYRAM_API_KEYS", hide_env_values = true, value_name = "KEYS")]
@@ -86,6 +148,8 @@ pub struct Settings {
     pub credit_policy: CreditPolicy,
     pub require_signature: bool,
     pub max_body_bytes: usize,
+    pub retry_policy: RetryPolicy,
+    pub retry_poll_interval: Duration,
 }
 
 /// A setting that cannot be used; the message says which and why.
@@ -105,6 +169,8 @@ pub enum SettingsError {
     CreditOn(String),
     #[error("MAX_BODY_BYTES must be at least 1")]
     MaxBodyBytes,
+    #[error("RETRY_MAX_ATTEMPTS must be at least 1")]
+    RetryMaxAttempts,
 }
 
 impl ServeArgs {
@@ -134,6 +200,8 @@ impl ServeArgs {
             credit_policy: parse_credit_on(&self.credit_on)?,
             require_signature: self.require_signature,
             max_body_bytes: self.max_body_bytes,
+            retry_policy: self.retry.policy()?,
+            retry_poll_interval: self.retry.poll_interval(),
         })
     }
 }

@@ -1,10 +1,10 @@
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use actix_web::{App, HttpServer, dev::Server};
 
 use payram_domain::CreditPolicy;
 use payram_http::{HttpConfig, ProtocolParser};
-use payram_ports::{LogCrediting, PaymentService, PaymentUseCases, SystemClock};
+use payram_ports::{LogCrediting, PaymentService, PaymentUseCases, RetryPolicy, SystemClock};
 use payram_store::{StoreError, StoreOptions};
 
 use crate::settings::Settings;
@@ -13,18 +13,36 @@ use crate::settings::Settings;
 /// crediting, the system clock and PayRam's wire format. Shared by `serve` and the CLI.
 pub fn use_cases(
     database_url: &str,
-    busy_timeout: std::time::Duration,
+    busy_timeout: Duration,
     policy: CreditPolicy,
+    retry: RetryPolicy,
 ) -> Result<Arc<dyn PaymentUseCases>, StartupError> {
     let options = StoreOptions { busy_timeout, ..StoreOptions::default() };
     let repo = payram_store::connect(database_url, &options)?;
-    Ok(Arc::new(PaymentService::new(
-        Arc::new(repo),
-        Arc::new(LogCrediting),
-        Arc::new(SystemClock),
-        Arc::new(ProtocolParser),
-        policy,
-    )))
+    Ok(Arc::new(
+        PaymentService::new(
+            Arc::new(repo),
+            Arc::new(LogCrediting),
+            Arc::new(SystemClock),
+            Arc::new(ProtocolParser),
+            policy,
+        )
+        .with_retry_policy(retry),
+    ))
+}
+
+/// Retries due failed events every `interval`, for as long as the server runs. The schedule
+/// lives in the database, so a restart loses nothing.
+async fn retry_worker(use_cases: Arc<dyn PaymentUseCases>, interval: Duration) {
+    loop {
+        actix_web::rt::time::sleep(interval).await;
+        match use_cases.retry_due().await {
+            Ok(receipts) if receipts.is_empty() => {}
+            Ok(receipts) => tracing::info!(retried = receipts.len(), "retried failed events"),
+            Err(err) => tracing::warn!(error = %payram_ports::ErrorChain(&err),
+                "retry worker could not read or update the event log; trying again later"),
+        }
+    }
 }
 
 /// How long a graceful shutdown waits for requests in flight.
@@ -34,6 +52,8 @@ const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 pub struct Application {
     addr: SocketAddr,
     server: Server,
+    use_cases: Arc<dyn PaymentUseCases>,
+    retry_poll_interval: Duration,
 }
 
 /// Why the service could not start.
@@ -61,7 +81,9 @@ impl Application {
             &settings.database_url,
             settings.db_busy_timeout,
             settings.credit_policy.clone(),
+            settings.retry_policy,
         )?;
+        let worker_use_cases = Arc::clone(&use_cases);
         let config = Arc::new(HttpConfig {
             api_keys: settings.api_keys.clone(),
             webhook_path: settings.webhook_path.clone(),
@@ -81,7 +103,12 @@ impl Application {
         .listen(listener)
         .map_err(bind_error)?
         .run();
-        Ok(Self { addr, server })
+        Ok(Self {
+            addr,
+            server,
+            use_cases: worker_use_cases,
+            retry_poll_interval: settings.retry_poll_interval,
+        })
     }
 
     /// The bound address.
@@ -91,7 +118,11 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then stops accepting and finishes requests in flight.
+    /// Meanwhile a worker retries failed events when they are due.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let worker = actix_web::rt::spawn(retry_worker(self.use_cases, self.retry_poll_interval));
+        let res = self.server.await;
+        worker.abort();
+        res
     }
 }

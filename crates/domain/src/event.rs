@@ -19,6 +19,10 @@ pub enum EventOutcome {
     MalformedJson,
     /// The body is JSON but not a usable notification.
     InvalidPayload,
+    /// Processing failed after the event was recorded; it will be retried.
+    Failed,
+    /// Processing failed on every attempt; it is not retried (dead letter).
+    Dead,
 }
 
 /// A text that names no [`EventOutcome`].
@@ -28,7 +32,7 @@ pub struct UnknownOutcome(pub String);
 
 impl EventOutcome {
     /// Every outcome.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::Applied,
         Self::Duplicate,
         Self::Stale,
@@ -37,6 +41,8 @@ impl EventOutcome {
         Self::Ping,
         Self::MalformedJson,
         Self::InvalidPayload,
+        Self::Failed,
+        Self::Dead,
     ];
 
     /// The snake-case name used in answers, the database and filters.
@@ -51,6 +57,8 @@ impl EventOutcome {
             Self::Ping => "ping",
             Self::MalformedJson => "malformed_json",
             Self::InvalidPayload => "invalid_payload",
+            Self::Failed => "failed",
+            Self::Dead => "dead",
         }
     }
 }

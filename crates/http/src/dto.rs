@@ -171,6 +171,8 @@ pub(crate) struct EventDetailBody<'a> {
     outcome: &'static str,
     credited_usd: String,
     detail: Option<&'a str>,
+    attempts: u32,
+    next_attempt_at: Option<String>,
     raw_body: Option<&'a str>,
     raw_body_base64: String,
 }
@@ -191,6 +193,8 @@ impl<'a> From<&'a EventRecord> for EventDetailBody<'a> {
             outcome: event.outcome.as_str(),
             credited_usd: event.credited_usd.to_string(),
             detail: event.detail.as_deref(),
+            attempts: event.attempts,
+            next_attempt_at: event.next_attempt_at.map(rfc3339),
             raw_body: std::str::from_utf8(&event.raw_body).ok(),
             raw_body_base64: base64::engine::general_purpose::STANDARD.encode(&event.raw_body),
         }

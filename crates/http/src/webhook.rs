@@ -79,6 +79,15 @@ fn answer(receipt: &Receipt) -> HttpResponse {
         | EventOutcome::Ignored
         | EventOutcome::Payout => HttpResponse::Ok().json(ReceiptAnswer::from(receipt)),
         EventOutcome::Ping => HttpResponse::Ok().json(PingAnswer::new()),
+        // A live delivery whose processing fails is answered with the storage error itself;
+        // a receipt never says failed or dead here, but if it did PayRam must retry.
+        EventOutcome::Failed | EventOutcome::Dead => {
+            actix_web::ResponseError::error_response(&ApiError::Service(
+                payram_ports::ServiceError::Repository(payram_ports::RepositoryError::Unavailable(
+                    "the delivery was recorded but not processed".into(),
+                )),
+            ))
+        }
         EventOutcome::MalformedJson | EventOutcome::InvalidPayload => HttpResponse::BadRequest()
             .json(ErrorBody {
                 error: receipt.outcome.as_str(),

@@ -13,6 +13,7 @@ mod error;
 mod model;
 mod parser;
 mod repository;
+mod retry;
 mod service;
 
 #[cfg(any(test, feature = "mocks"))]
@@ -32,6 +33,7 @@ pub use parser::MockBodyParser;
 #[cfg(any(test, feature = "mocks"))]
 pub use repository::MockPaymentRepository;
 pub use repository::PaymentRepository;
+pub use retry::RetryPolicy;
 #[cfg(any(test, feature = "mocks"))]
 pub use service::MockPaymentUseCases;
 pub use service::{PaymentService, PaymentUseCases};

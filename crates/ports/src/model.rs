@@ -159,10 +159,14 @@ pub struct EventRecord {
     pub status: Option<String>,
     pub outcome: EventOutcome,
     pub credited_usd: Amount,
-    /// Why the body was refused, for refused bodies.
+    /// Why the body was refused, or why processing failed.
     pub detail: Option<String>,
     /// The body exactly as received.
     pub raw_body: Vec<u8>,
+    /// Processing attempts that failed (0 for an event processed at once).
+    pub attempts: u32,
+    /// When a failed event is retried next (`None` unless the outcome is failed).
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// Which events to list; every condition given must hold. Newest first.

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use payram_domain::{
     CheckedNotification, CustomerId, EventOutcome, PayoutNotification, ReferenceId,
@@ -6,7 +7,7 @@ use payram_domain::{
 
 use crate::{
     Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, PaymentView,
-    RecordedPayout, RepositoryError,
+    RecordedCredit, RecordedPayout, RepositoryError,
 };
 
 /// Outbound port: the payments, their event log and the credit ledger.
@@ -63,4 +64,52 @@ pub trait PaymentRepository: Send + Sync {
 
     /// One event with its raw body, or `None` when the id is unknown.
     async fn find_event(&self, id: EventId) -> Result<Option<EventRecord>, RepositoryError>;
+
+    /// Records a payment event whose processing failed: outcome `failed`, one attempt made,
+    /// the error in `detail`, the next attempt due at `next_attempt_at`.
+    async fn record_failure(
+        &self,
+        event: NewEvent,
+        reference_id: Option<ReferenceId>,
+        status: Option<String>,
+        error: String,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<EventId, RepositoryError>;
+
+    /// Applies a failed event's notification again, exactly as
+    /// [`PaymentRepository::apply_notification`] does (one transaction, same guarantees), but
+    /// updates that event in place instead of recording a new one. `at` stamps the writes.
+    async fn retry_notification(
+        &self,
+        id: EventId,
+        at: DateTime<Utc>,
+        notification: CheckedNotification,
+    ) -> Result<Applied, RepositoryError>;
+
+    /// Counts one more failed attempt of an event: outcome `failed` with the error and the next
+    /// attempt, or `dead` (never retried again) when `next_attempt_at` is `None`.
+    async fn reschedule(
+        &self,
+        id: EventId,
+        error: String,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<(), RepositoryError>;
+
+    /// Gives a failed event its final outcome and clears its schedule.
+    async fn resolve(
+        &self,
+        id: EventId,
+        outcome: EventOutcome,
+        detail: Option<String>,
+    ) -> Result<(), RepositoryError>;
+
+    /// Failed events whose next attempt is due at `now`, the longest waiting first.
+    async fn due_events(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, RepositoryError>;
+
+    /// The credits an event caused, in order.
+    async fn credits_of_event(&self, id: EventId) -> Result<Vec<RecordedCredit>, RepositoryError>;
 }

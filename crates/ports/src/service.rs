@@ -9,12 +9,15 @@ use payram_domain::{
 use crate::{
     Applied, BodyParser, Clock, Crediting, CustomerView, Delivery, ErrorChain, EventFilter,
     EventId, EventRecord, NewEvent, Origin, PaymentRepository, PaymentView, Receipt,
-    RepositoryError, ServiceError,
+    RepositoryError, RetryPolicy, ServiceError,
 };
 
 /// How often a write that lost a race to a concurrent writer is tried again before the
 /// delivery is answered as retryable.
 const CONFLICT_ATTEMPTS: usize = 3;
+
+/// How many due events one step of the retry worker takes on.
+const RETRY_BATCH: u32 = 100;
 
 /// Inbound port: what driving adapters may ask of the core.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -38,9 +41,17 @@ pub trait PaymentUseCases: Send + Sync {
     async fn event(&self, id: EventId) -> Result<Option<EventRecord>, ServiceError>;
 
     /// Feeds an event's stored raw body through the same path as a live delivery, recorded as
-    /// a new event with origin `replay`; `None` when the event is unknown. Replaying never
-    /// changes the total credited: the replay of an applied notification is a duplicate.
+    /// a new event with origin `replay`; `None` when the event is unknown. A failed or dead
+    /// event is instead retried in place. Replaying never changes the total credited: the
+    /// replay of an applied notification is a duplicate.
     async fn replay(&self, id: EventId) -> Result<Option<Receipt>, ServiceError>;
+
+    /// Retries every failed event whose next attempt is due (the background worker's step);
+    /// returns what each retry concluded.
+    async fn retry_due(&self) -> Result<Vec<Receipt>, ServiceError>;
+
+    /// Retries every failed and dead event now, whatever its schedule (`events replay --failed`).
+    async fn retry_failed(&self) -> Result<Vec<Receipt>, ServiceError>;
 }
 
 /// The use-case service: records every delivery, applies payment notifications with the
@@ -51,6 +62,7 @@ pub struct PaymentService {
     clock: Arc<dyn Clock>,
     parser: Arc<dyn BodyParser>,
     policy: CreditPolicy,
+    retry: RetryPolicy,
 }
 
 impl PaymentService {
@@ -62,7 +74,14 @@ impl PaymentService {
         parser: Arc<dyn BodyParser>,
         policy: CreditPolicy,
     ) -> Self {
-        Self { repo, crediting, clock, parser, policy }
+        Self { repo, crediting, clock, parser, policy, retry: RetryPolicy::default() }
+    }
+
+    /// Replaces the default [`RetryPolicy`].
+    #[must_use]
+    pub const fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     async fn receive_payment(
@@ -96,16 +115,23 @@ impl PaymentService {
                 });
             }
         };
-        let applied = self.apply(event, checked).await?;
+        let applied = match self.apply(event.clone(), checked).await {
+            Ok(applied) => applied,
+            Err(err) => {
+                self.record_failure(event, reference_id, status, &err).await;
+                return Err(err);
+            }
+        };
         if let Some(credit) = &applied.credit {
             // The credit is committed; the adapter is told after the fact, at least once.
             if let Err(err) = self.crediting.credit(credit).await {
-                tracing::error!(
-                    credit_id = credit.id,
-                    event_id = applied.event_id,
-                    error = %ErrorChain(&err),
-                    "crediting adapter failed; the credit stays in the ledger"
-                );
+                let error = format!("crediting: {}", ErrorChain(&err));
+                tracing::error!(credit_id = credit.id, event_id = applied.event_id, %error,
+                    "crediting adapter failed; the credit stays in the ledger and is retried");
+                if let Err(err) = self.count_failure(applied.event_id, 0, error).await {
+                    tracing::error!(event_id = applied.event_id, error = %ErrorChain(&err),
+                        "could not schedule the crediting retry");
+                }
             }
         }
         Ok(Receipt {
@@ -117,6 +143,131 @@ impl PaymentService {
             credited: applied.credit.map_or(Amount::ZERO, |credit| credit.amount_usd),
             message: None,
         })
+    }
+
+    /// Keeps a payment event whose processing failed, for the retry worker. When even that
+    /// cannot be written (storage is down), nothing is recorded and the caller answers 503.
+    async fn record_failure(
+        &self,
+        event: NewEvent,
+        reference_id: ReferenceId,
+        status: String,
+        err: &ServiceError,
+    ) {
+        let error = ErrorChain(err).to_string();
+        let seed = event.received_at.timestamp_nanos_opt().map_or(0, i64::unsigned_abs);
+        let Some(next) = self.retry.next_delay(1, seed).map(|delay| self.after(delay)) else {
+            return;
+        };
+        match self.repo.record_failure(event, Some(reference_id), Some(status), error, next).await {
+            Ok(event_id) => tracing::warn!(event_id, next_attempt_at = %next,
+                "processing failed; the event is recorded as failed and will be retried"),
+            Err(err) => tracing::error!(error = %ErrorChain(&err),
+                "processing failed and the event could not be recorded"),
+        }
+    }
+
+    /// Counts a failed attempt of a recorded event: failed with the next attempt scheduled, or
+    /// dead when none is left. Returns the outcome it now has.
+    async fn count_failure(
+        &self,
+        id: EventId,
+        failed_before: u32,
+        error: String,
+    ) -> Result<EventOutcome, ServiceError> {
+        let failed = failed_before.saturating_add(1);
+        let seed = id.unsigned_abs();
+        let next = self.retry.next_delay(failed, seed).map(|delay| self.after(delay));
+        self.repo.reschedule(id, error.clone(), next).await?;
+        if next.is_none() {
+            tracing::error!(event_id = id, attempts = failed, %error,
+                "DEAD LETTER: event failed on every attempt and will not be retried; \
+                 fix the cause, then `payram-merchant events replay --failed`");
+            return Ok(EventOutcome::Dead);
+        }
+        Ok(EventOutcome::Failed)
+    }
+
+    fn after(&self, delay: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
+        let now = self.clock.now();
+        chrono::TimeDelta::from_std(delay).map_or(now, |delay| now + delay)
+    }
+
+    /// One more attempt at a failed (or dead) event, in place.
+    async fn retry_event(&self, event: EventRecord) -> Result<Receipt, ServiceError> {
+        let credits = self.repo.credits_of_event(event.id).await?;
+        let attempt = if credits.is_empty() {
+            self.reapply(&event).await?
+        } else {
+            // Applied and credited before; only handing the credits over failed.
+            match self.hand_over(&credits).await {
+                Ok(()) => {
+                    self.repo.resolve(event.id, EventOutcome::Applied, None).await?;
+                    Ok((EventOutcome::Applied, Amount::ZERO))
+                }
+                Err(error) => Err(error),
+            }
+        };
+        let (outcome, credited, message) = match attempt {
+            Ok((outcome, credited)) => (outcome, credited, None),
+            Err(error) => {
+                let outcome = self.count_failure(event.id, event.attempts, error.clone()).await?;
+                (outcome, Amount::ZERO, Some(error))
+            }
+        };
+        tracing::info!(event_id = event.id, %outcome, credited_usd = %credited, "event retried");
+        Ok(Receipt {
+            event_id: event.id,
+            outcome,
+            reference_id: event.reference_id.as_deref().and_then(|r| ReferenceId::parse(r).ok()),
+            payout_id: event.payout_id,
+            status: event.status,
+            credited,
+            message,
+        })
+    }
+
+    /// Applies a failed event's stored body again, updating it in place. The outer error is
+    /// storage failing to record anything; the inner one is why this attempt failed.
+    async fn reapply(
+        &self,
+        event: &EventRecord,
+    ) -> Result<Result<(EventOutcome, Amount), String>, ServiceError> {
+        let Ok(Inbound::Payment(notification)) = self.parser.parse(&event.raw_body) else {
+            return Ok(Err("the stored body is not a payment notification".to_owned()));
+        };
+        let checked = match self.policy.check(notification) {
+            Ok(checked) => checked,
+            Err(invalid) => {
+                self.repo
+                    .resolve(event.id, EventOutcome::InvalidPayload, Some(invalid.to_string()))
+                    .await?;
+                return Ok(Ok((EventOutcome::InvalidPayload, Amount::ZERO)));
+            }
+        };
+        let applied = match self.repo.retry_notification(event.id, self.clock.now(), checked).await
+        {
+            Ok(applied) => applied,
+            Err(err) => return Ok(Err(ErrorChain(&err).to_string())),
+        };
+        let credited = applied.credit.as_ref().map_or(Amount::ZERO, |credit| credit.amount_usd);
+        if let Some(credit) = &applied.credit
+            && let Err(error) = self.hand_over(std::slice::from_ref(credit)).await
+        {
+            return Ok(Err(error));
+        }
+        Ok(Ok((event_outcome(applied.outcome), credited)))
+    }
+
+    /// Hands committed credits to the crediting adapter.
+    async fn hand_over(&self, credits: &[crate::RecordedCredit]) -> Result<(), String> {
+        for credit in credits {
+            self.crediting
+                .credit(credit)
+                .await
+                .map_err(|err| format!("crediting: {}", ErrorChain(&err)))?;
+        }
+        Ok(())
     }
 
     async fn apply(
@@ -238,6 +389,9 @@ impl PaymentUseCases for PaymentService {
         let Some(original) = self.repo.find_event(id).await? else {
             return Ok(None);
         };
+        if matches!(original.outcome, EventOutcome::Failed | EventOutcome::Dead) {
+            return self.retry_event(original).await.map(Some);
+        }
         let content = self.parser.parse(&original.raw_body);
         let delivery = Delivery {
             origin: Origin::Replay(id),
@@ -247,6 +401,32 @@ impl PaymentUseCases for PaymentService {
             content,
         };
         self.receive(delivery).await.map(Some)
+    }
+
+    async fn retry_due(&self) -> Result<Vec<Receipt>, ServiceError> {
+        let due = self.repo.due_events(self.clock.now(), RETRY_BATCH).await?;
+        let mut receipts = Vec::with_capacity(due.len());
+        for event in due {
+            receipts.push(self.retry_event(event).await?);
+        }
+        Ok(receipts)
+    }
+
+    async fn retry_failed(&self) -> Result<Vec<Receipt>, ServiceError> {
+        let mut receipts = Vec::new();
+        for outcome in [EventOutcome::Failed, EventOutcome::Dead] {
+            let filter = EventFilter {
+                outcome: Some(outcome),
+                limit: EventFilter::MAX_LIMIT,
+                ..EventFilter::default()
+            };
+            let mut events = self.repo.list_events(filter).await?;
+            events.reverse();
+            for event in events {
+                receipts.push(self.retry_event(event).await?);
+            }
+        }
+        Ok(receipts)
     }
 }
 
@@ -484,6 +664,7 @@ mod tests {
         repo.expect_apply_notification()
             .times(CONFLICT_ATTEMPTS)
             .returning(|_, _| Err(RepositoryError::Conflict));
+        repo.expect_record_failure().times(1).returning(|_, _, _, _, _| Ok(2));
 
         let err = service(repo, MockCrediting::new())
             .receive(delivery(Ok(Inbound::Payment(filled(Some("cust-1"))))))
@@ -497,6 +678,8 @@ mod tests {
     async fn unavailable_storage_is_retryable_and_credits_nothing() {
         let mut repo = MockPaymentRepository::new();
         repo.expect_apply_notification().times(1).returning(|_, _| Err(unavailable()));
+        // Storage is down: the failure cannot be recorded either.
+        repo.expect_record_failure().times(1).returning(|_, _, _, _, _| Err(unavailable()));
         let mut crediting = MockCrediting::new();
         crediting.expect_credit().never();
 
@@ -532,6 +715,7 @@ mod tests {
             .expect_credit()
             .times(1)
             .returning(|_| Err(CreditError::Failed("merchant backend down".into())));
+        repo.expect_reschedule().times(1).returning(|_, _, _| Ok(()));
 
         let receipt = service(repo, crediting)
             .receive(delivery(Ok(Inbound::Payment(filled(Some("cust-1"))))))
@@ -555,6 +739,8 @@ mod tests {
             credited_usd: amount("50.00"),
             detail: None,
             raw_body: b"{stored}".to_vec(),
+            attempts: 0,
+            next_attempt_at: None,
         }
     }
 
@@ -610,5 +796,180 @@ mod tests {
         let events = service(repo, MockCrediting::new()).events(filter).await.unwrap();
 
         assert_eq!(events, vec![stored_event(1)]);
+    }
+
+    fn quick_retry() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: std::time::Duration::from_secs(10),
+            max_delay: std::time::Duration::from_mins(1),
+        }
+    }
+
+    fn retrying(
+        repo: MockPaymentRepository,
+        crediting: MockCrediting,
+        parser: MockBodyParser,
+    ) -> PaymentService {
+        service_with_parser(repo, crediting, parser).with_retry_policy(quick_retry())
+    }
+
+    fn failed_event(id: EventId, attempts: u32) -> EventRecord {
+        EventRecord {
+            outcome: if attempts >= 3 { EventOutcome::Dead } else { EventOutcome::Failed },
+            attempts,
+            next_attempt_at: Some(at()),
+            credited_usd: Amount::ZERO,
+            detail: Some("disk I/O error".into()),
+            ..stored_event(id)
+        }
+    }
+
+    fn payment_parser() -> MockBodyParser {
+        let mut parser = MockBodyParser::new();
+        parser.expect_parse().returning(|_| Ok(Inbound::Payment(filled(Some("cust-1")))));
+        parser
+    }
+
+    #[tokio::test]
+    async fn a_processing_failure_is_recorded_for_retry_and_still_answered_as_retryable() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_apply_notification().times(1).returning(|_, _| Err(unavailable()));
+        repo.expect_record_failure()
+            .withf(|event, reference, status, error, next| {
+                let wait = *next - at();
+                event.raw_body == b"{raw}"
+                    && reference.as_ref().map(ReferenceId::as_str) == Some("ref-1")
+                    && status.as_deref() == Some("FILLED")
+                    && error.contains("disk full")
+                    && wait >= chrono::TimeDelta::seconds(5)
+                    && wait <= chrono::TimeDelta::seconds(10)
+            })
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(8));
+        let service = retrying(repo, MockCrediting::new(), MockBodyParser::new());
+
+        let err = service
+            .receive(delivery(Ok(Inbound::Payment(filled(Some("cust-1"))))))
+            .await
+            .unwrap_err();
+
+        assert!(err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn when_even_the_failure_cannot_be_recorded_the_error_stands() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_apply_notification().returning(|_, _| Err(unavailable()));
+        repo.expect_record_failure().times(1).returning(|_, _, _, _, _| Err(unavailable()));
+
+        let err = service(repo, MockCrediting::new())
+            .receive(delivery(Ok(Inbound::Payment(filled(Some("cust-1"))))))
+            .await
+            .unwrap_err();
+
+        assert!(err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn a_crediting_failure_schedules_a_retry_of_the_hand_over() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_apply_notification()
+            .returning(|_, _| Ok(applied(Outcome::Applied, Some(credit()))));
+        repo.expect_reschedule()
+            .withf(|id, error, next| *id == 1 && error.starts_with("crediting:") && next.is_some())
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let mut crediting = MockCrediting::new();
+        crediting.expect_credit().returning(|_| Err(CreditError::Failed("backend down".into())));
+
+        let receipt = retrying(repo, crediting, MockBodyParser::new())
+            .receive(delivery(Ok(Inbound::Payment(filled(Some("cust-1"))))))
+            .await
+            .unwrap();
+
+        assert_eq!(receipt.outcome, EventOutcome::Applied, "the credit itself is committed");
+    }
+
+    #[tokio::test]
+    async fn a_due_event_is_applied_again_in_place_and_its_credit_handed_over() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_due_events().returning(|_, _| Ok(vec![failed_event(8, 1)]));
+        repo.expect_credits_of_event().with(eq(8)).returning(|_| Ok(vec![]));
+        repo.expect_apply_notification().never();
+        repo.expect_retry_notification()
+            .withf(|id, when, _| *id == 8 && *when == at())
+            .times(1)
+            .returning(|_, _, _| Ok(applied(Outcome::Applied, Some(credit()))));
+        repo.expect_reschedule().never();
+        let mut crediting = MockCrediting::new();
+        crediting.expect_credit().times(1).returning(|_| Ok(()));
+
+        let receipts = retrying(repo, crediting, payment_parser()).retry_due().await.unwrap();
+
+        assert_eq!(receipts.len(), 1);
+        assert_eq!((receipts[0].event_id, receipts[0].outcome), (8, EventOutcome::Applied));
+        assert_eq!(receipts[0].credited.to_string(), "50.00");
+    }
+
+    #[tokio::test]
+    async fn a_failing_retry_is_rescheduled_then_dead_after_the_last_attempt() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_due_events().returning(|_, _| Ok(vec![failed_event(8, 1), failed_event(9, 2)]));
+        repo.expect_credits_of_event().returning(|_| Ok(vec![]));
+        repo.expect_retry_notification().returning(|_, _, _| Err(unavailable()));
+        repo.expect_reschedule()
+            .withf(|id, error, next| *id == 8 && error.contains("disk full") && next.is_some())
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        repo.expect_reschedule()
+            .withf(|id, _, next| *id == 9 && next.is_none())
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+
+        let receipts =
+            retrying(repo, MockCrediting::new(), payment_parser()).retry_due().await.unwrap();
+
+        let outcomes: Vec<_> = receipts.iter().map(|r| r.outcome).collect();
+        assert_eq!(outcomes, [EventOutcome::Failed, EventOutcome::Dead]);
+        assert!(receipts[1].message.as_deref().unwrap().contains("disk full"));
+    }
+
+    #[tokio::test]
+    async fn an_event_whose_credit_was_committed_only_hands_it_over_again() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_due_events().returning(|_, _| Ok(vec![failed_event(1, 1)]));
+        repo.expect_credits_of_event().with(eq(1)).returning(|_| Ok(vec![credit()]));
+        repo.expect_retry_notification().never();
+        repo.expect_resolve()
+            .with(eq(1), eq(EventOutcome::Applied), eq(None))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let mut crediting = MockCrediting::new();
+        crediting.expect_credit().with(eq(credit())).times(1).returning(|_| Ok(()));
+
+        let receipts = retrying(repo, crediting, MockBodyParser::new()).retry_due().await.unwrap();
+
+        assert_eq!(receipts[0].outcome, EventOutcome::Applied);
+        assert_eq!(receipts[0].credited, Amount::ZERO, "credited when first applied");
+    }
+
+    #[tokio::test]
+    async fn replaying_a_dead_event_retries_it_in_place() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_find_event().returning(|id| Ok(Some(failed_event(id, 3))));
+        repo.expect_credits_of_event().returning(|_| Ok(vec![]));
+        repo.expect_apply_notification().never();
+        repo.expect_retry_notification()
+            .times(1)
+            .returning(|_, _, _| Ok(applied(Outcome::Duplicate, None)));
+
+        let receipt = retrying(repo, MockCrediting::new(), payment_parser())
+            .replay(5)
+            .await
+            .unwrap()
+            .unwrap();
+
+        assert_eq!((receipt.event_id, receipt.outcome), (5, EventOutcome::Duplicate));
     }
 }

@@ -11,7 +11,7 @@ use payram_domain::{
     Amount, AuthMethod, CorruptPayment, CustomerId, EventOutcome, Payment, PaymentRecord,
     PaymentStatus, ReferenceId,
 };
-use payram_ports::{BoxError, CreditEntry, EventRecord, EventSummary, Origin};
+use payram_ports::{BoxError, CreditEntry, EventRecord, EventSummary, Origin, RecordedCredit};
 
 use crate::{
     error::BadColumn,
@@ -174,6 +174,8 @@ pub(crate) struct NewEventRow<'a> {
     pub(crate) detail: Option<&'a str>,
     pub(crate) origin: &'static str,
     pub(crate) replay_of: Option<i64>,
+    pub(crate) attempts: i64,
+    pub(crate) next_attempt_at: Option<String>,
 }
 
 /// One line of a payment's history, as stored.
@@ -216,6 +218,8 @@ pub(crate) struct EventRow {
     detail: Option<String>,
     origin: String,
     replay_of: Option<i64>,
+    attempts: i64,
+    next_attempt_at: Option<String>,
 }
 
 impl EventRow {
@@ -259,6 +263,12 @@ impl EventRow {
             credited_usd: amount("events", "credited_usd", &key, &self.credited_usd)?,
             detail: self.detail,
             raw_body: self.raw_body,
+            attempts: column("events", "attempts", &key, u32::try_from(self.attempts))?,
+            next_attempt_at: self
+                .next_attempt_at
+                .as_deref()
+                .map(|text| column("events", "next_attempt_at", &key, parse_timestamp(text)))
+                .transpose()?,
         })
     }
 }
@@ -297,6 +307,49 @@ impl CreditEntryRow {
                 ReferenceId::parse(&self.reference_id),
             )?,
             amount_usd: amount("credits", "amount_usd", &key, &self.amount_usd)?,
+            created_at: column("credits", "created_at", &key, parse_timestamp(&self.created_at))?,
+        })
+    }
+}
+
+/// A whole credit, as stored.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = credits, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct CreditRow {
+    id: i64,
+    reference_id: String,
+    customer_id: String,
+    amount_usd: String,
+    credited_total_usd: String,
+    event_id: i64,
+    created_at: String,
+}
+
+impl CreditRow {
+    pub(crate) fn into_recorded(self) -> Result<RecordedCredit, BadColumn> {
+        let key = self.id.to_string();
+        Ok(RecordedCredit {
+            id: self.id,
+            reference_id: column(
+                "credits",
+                "reference_id",
+                &key,
+                ReferenceId::parse(&self.reference_id),
+            )?,
+            customer_id: column(
+                "credits",
+                "customer_id",
+                &key,
+                CustomerId::parse(&self.customer_id),
+            )?,
+            amount_usd: amount("credits", "amount_usd", &key, &self.amount_usd)?,
+            credited_total_usd: amount(
+                "credits",
+                "credited_total_usd",
+                &key,
+                &self.credited_total_usd,
+            )?,
+            event_id: self.event_id,
             created_at: column("credits", "created_at", &key, parse_timestamp(&self.created_at))?,
         })
     }

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
     r2d2::{ConnectionManager, Pool},
@@ -19,8 +20,8 @@ use payram_ports::{
 use crate::{
     error::Failure,
     model::{
-        CreditEntryRow, EventRow, EventSummaryRow, NewCreditRow, NewEventRow, NewPayoutRow,
-        PaymentChanges, PaymentRow, format_timestamp, stored_precision,
+        CreditEntryRow, CreditRow, EventRow, EventSummaryRow, NewCreditRow, NewEventRow,
+        NewPayoutRow, PaymentChanges, PaymentRow, format_timestamp, stored_precision,
     },
     schema::{credits, events, payments, payouts},
 };
@@ -92,7 +93,8 @@ impl PaymentRepository for SqliteRepository {
         event: NewEvent,
         notification: CheckedNotification,
     ) -> Result<Applied, RepositoryError> {
-        self.write(move |conn| apply_notification(conn, &event, &notification)).await
+        self.write(move |conn| apply_notification(conn, &EventSlot::New(&event), &notification))
+            .await
     }
 
     async fn record_payout(
@@ -236,13 +238,136 @@ impl PaymentRepository for SqliteRepository {
         })
         .await
     }
+
+    async fn record_failure(
+        &self,
+        event: NewEvent,
+        reference_id: Option<ReferenceId>,
+        status: Option<String>,
+        error: String,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<EventId, RepositoryError> {
+        self.write(move |conn| {
+            let id = insert_event(
+                conn,
+                &event,
+                EventFacts {
+                    reference_id: reference_id.as_ref().map(ReferenceId::as_str),
+                    status: status.as_deref(),
+                    detail: Some(&error),
+                    ..EventFacts::new(EventOutcome::Failed)
+                },
+            )?;
+            diesel::update(events::table.find(id))
+                .set((
+                    events::attempts.eq(1),
+                    events::next_attempt_at.eq(Some(format_timestamp(next_attempt_at))),
+                ))
+                .execute(conn)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn retry_notification(
+        &self,
+        id: EventId,
+        at: DateTime<Utc>,
+        notification: CheckedNotification,
+    ) -> Result<Applied, RepositoryError> {
+        self.write(move |conn| {
+            apply_notification(conn, &EventSlot::Retry { id, at }, &notification)
+        })
+        .await
+    }
+
+    async fn reschedule(
+        &self,
+        id: EventId,
+        error: String,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<(), RepositoryError> {
+        self.write(move |conn| {
+            let outcome =
+                if next_attempt_at.is_some() { EventOutcome::Failed } else { EventOutcome::Dead };
+            diesel::update(events::table.find(id))
+                .set((
+                    events::outcome.eq(outcome.as_str()),
+                    events::detail.eq(Some(error)),
+                    events::attempts.eq(events::attempts + 1),
+                    events::next_attempt_at.eq(next_attempt_at.map(format_timestamp)),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn resolve(
+        &self,
+        id: EventId,
+        outcome: EventOutcome,
+        detail: Option<String>,
+    ) -> Result<(), RepositoryError> {
+        self.write(move |conn| {
+            diesel::update(events::table.find(id))
+                .set((
+                    events::outcome.eq(outcome.as_str()),
+                    events::detail.eq(detail),
+                    events::next_attempt_at.eq(None::<String>),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn due_events(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, RepositoryError> {
+        self.run(move |conn| {
+            events::table
+                .filter(events::outcome.eq(EventOutcome::Failed.as_str()))
+                .filter(events::next_attempt_at.le(format_timestamp(now)))
+                .order((events::next_attempt_at.asc(), events::id.asc()))
+                .limit(i64::from(limit.min(EventFilter::MAX_LIMIT)))
+                .select(EventRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(|row| row.into_record().map_err(|err| Failure::Corrupt(err.into())))
+                .collect()
+        })
+        .await
+    }
+
+    async fn credits_of_event(&self, id: EventId) -> Result<Vec<RecordedCredit>, RepositoryError> {
+        self.run(move |conn| {
+            credits::table
+                .filter(credits::event_id.eq(id))
+                .order(credits::id.asc())
+                .select(CreditRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(|row| row.into_recorded().map_err(|err| Failure::Corrupt(err.into())))
+                .collect()
+        })
+        .await
+    }
 }
 
 /// Loads the payment, decides, and writes the event, the payment and the credit it owes.
 /// Runs inside the caller's immediate transaction.
+/// Where the event of an application is written: a new row, or a failed event retried in place.
+enum EventSlot<'a> {
+    New(&'a NewEvent),
+    Retry { id: EventId, at: DateTime<Utc> },
+}
+
 fn apply_notification(
     conn: &mut SqliteConnection,
-    event: &NewEvent,
+    slot: &EventSlot<'_>,
     checked: &CheckedNotification,
 ) -> Result<Applied, Failure> {
     let notification = checked.notification();
@@ -257,19 +382,34 @@ fn apply_notification(
         .map_err(|err| Failure::Corrupt(err.into()))?;
     let decision = checked.decide(current.as_ref());
 
-    let event_id = insert_event(
-        conn,
-        event,
-        EventFacts {
-            reference_id: Some(reference_id),
-            status: Some(notification.status.as_str()),
-            credited_usd: decision.credited(),
-            ..EventFacts::new(event_outcome(decision.outcome))
-        },
-    )?;
+    let facts = EventFacts {
+        reference_id: Some(reference_id),
+        status: Some(notification.status.as_str()),
+        credited_usd: decision.credited(),
+        ..EventFacts::new(event_outcome(decision.outcome))
+    };
+    let (event_id, at) = match slot {
+        EventSlot::New(event) => (insert_event(conn, event, facts)?, event.received_at),
+        EventSlot::Retry { id, at } => {
+            let updated = diesel::update(events::table.find(id))
+                .set((
+                    events::outcome.eq(facts.outcome.as_str()),
+                    events::reference_id.eq(facts.reference_id),
+                    events::status.eq(facts.status),
+                    events::credited_usd.eq(facts.credited_usd.to_string()),
+                    events::detail.eq(None::<String>),
+                    events::next_attempt_at.eq(None::<String>),
+                ))
+                .execute(conn)?;
+            if updated != 1 {
+                return Err(Failure::Corrupt(format!("retried event {id} does not exist").into()));
+            }
+            (*id, *at)
+        }
+    };
 
-    // Every row of this transaction carries the delivery's time.
-    let now = stored_precision(event.received_at);
+    // Every row of this transaction carries the delivery's (or the retry's) time.
+    let now = stored_precision(at);
     let now_text = format_timestamp(now);
     if let Some(payment) = &decision.payment {
         let changes = PaymentChanges::new(payment.record(), now_text.clone());
@@ -367,6 +507,8 @@ fn insert_event(
         detail: facts.detail,
         origin: event.origin.as_str(),
         replay_of: event.origin.replay_of(),
+        attempts: 0,
+        next_attempt_at: None,
     };
     Ok(diesel::insert_into(events::table)
         .values(row)

@@ -30,6 +30,8 @@ diesel::table! {
         detail -> Nullable<Text>,
         origin -> Text,
         replay_of -> Nullable<BigInt>,
+        attempts -> BigInt,
+        next_attempt_at -> Nullable<Text>,
     }
 }
 

@@ -30,6 +30,8 @@ fn record(id: i64, raw_body: &[u8]) -> EventRecord {
         credited_usd: Amount::ZERO,
         detail: None,
         raw_body: raw_body.to_vec(),
+        attempts: 0,
+        next_attempt_at: None,
     }
 }
 
@@ -68,6 +70,8 @@ async fn events_are_listed_with_their_filters_and_raw_bodies() {
             "outcome": "duplicate",
             "credited_usd": "0",
             "detail": null,
+            "attempts": 0,
+            "next_attempt_at": null,
             "raw_body": "{\"a\":1}",
             "raw_body_base64": "eyJhIjoxfQ==",
         }]})

@@ -8,3 +8,4 @@ mod failures;
 mod helpers;
 mod migrations;
 mod payments;
+mod retries;

@@ -27,13 +27,18 @@ fn schema_objects(db: &TestDb) -> Vec<String> {
 fn migrations_apply_revert_and_apply_again() {
     let db = TestDb::new();
     let applied = payram_store::migrate(&db.url()).unwrap();
-    assert_eq!(applied, ["20261126081750", "20261126093000"], "every migration, in order");
+    assert_eq!(
+        applied,
+        ["20261126081750", "20261126093000", "20261126100000"],
+        "every migration, in order"
+    );
     assert_eq!(
         schema_objects(&db),
         [
             "credits",
             "credits_customer_id_id",
             "events",
+            "events_due",
             "events_outcome_id",
             "events_received_at",
             "events_reference_id_id",
@@ -47,7 +52,7 @@ fn migrations_apply_revert_and_apply_again() {
     assert_eq!(schema_objects(&db), Vec::<String>::new(), "down.sql must drop everything");
 
     assert_eq!(payram_store::migrate(&db.url()).unwrap(), applied);
-    assert_eq!(schema_objects(&db).len(), 8);
+    assert_eq!(schema_objects(&db).len(), 9);
 }
 
 #[test]
@@ -70,7 +75,7 @@ fn connect_refuses_a_database_with_pending_migrations() {
     let StoreError::PendingMigrations { versions, .. } = &err else {
         panic!("expected pending migrations, got {err:?}");
     };
-    assert_eq!(versions.len(), 2, "both migrations are pending");
+    assert_eq!(versions.len(), 3, "every migration is pending");
     assert!(err.to_string().contains("payram-merchant migrate"), "{err}");
 
     payram_store::migrate(&db.url()).unwrap();
