@@ -1,7 +1,7 @@
 # One entry point for people and CI. Recipes stay thin: the logic lives in Cargo.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-.PHONY: help fmt fmt-check lint check-layers test doc ci run
+.PHONY: help fmt fmt-check lint check-layers test doc ci run fuzz
 
 # Crates that must stay framework- and storage-free, and what they may never depend on.
 PURE_CRATES := payram_domain payram_ports
@@ -35,6 +35,19 @@ test: ## Unit, adapter and end-to-end tests (the README's test command)
 
 doc: ## Docs build; broken intra-doc links are errors
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := parse_body authenticate
+fuzz: ## Fuzz each target for FUZZ_SECONDS (installs cargo-fuzz if missing; docs/FUZZING.md)
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t; seeds=; dict=; \
+	  [ -d fuzz/seeds/$$t ] && seeds=fuzz/seeds/$$t; \
+	  [ -f fuzz/$$t.dict ] && dict=-dict=fuzz/$$t.dict; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t fuzz/corpus/$$t $$seeds -- \
+	    -max_total_time=$(FUZZ_SECONDS) $$dict || exit 1; \
+	done
 
 ci: fmt-check lint check-layers test doc ## Exactly what CI runs
 

@@ -5,9 +5,13 @@
 mod auth;
 mod cli;
 mod concurrency;
+mod crash;
 mod events;
+mod faults;
 mod helpers;
 mod limits;
+mod load;
 mod retry;
 mod sequences;
+mod shutdown;
 mod vectors;

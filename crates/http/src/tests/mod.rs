@@ -2,6 +2,7 @@
 
 mod admin;
 mod events;
+mod properties;
 mod webhook;
 
 use std::sync::Arc;
