@@ -1,7 +1,7 @@
 # One entry point for people and CI. Recipes stay thin: the logic lives in Cargo.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-.PHONY: help fmt fmt-check lint check-layers test doc ci run fuzz
+.PHONY: help fmt fmt-check lint check-layers test test-deps doc ci run fuzz
 
 # Crates that must stay framework- and storage-free, and what they may never depend on.
 PURE_CRATES := payram_domain payram_ports
@@ -30,8 +30,16 @@ check-layers: ## Inner crates must not depend on frameworks, storage or the runt
 	  if [ -n "$$bad" ]; then echo "$$c depends on a forbidden crate: $$bad"; exit 1; fi; done
 	@echo "check-layers: domain, ports and protocol depend on no framework, storage or runtime"
 
-test: ## Unit, adapter and end-to-end tests (the README's test command)
-	$(CARGO) test --workspace --all-features --locked
+# The end-to-end tests verify forwarded credits with the official Standard Webhooks library
+# (Python, from PyPI), installed once into a virtual environment under target/.
+E2E_VENV := $(CURDIR)/target/e2e-venv
+STANDARDWEBHOOKS := standardwebhooks==1.1.0
+test-deps: ## Install what the tests need beyond Cargo (Python's standardwebhooks, in target/)
+	@$(E2E_VENV)/bin/python -c 'import standardwebhooks' 2>/dev/null || { \
+	  python3 -m venv $(E2E_VENV) && $(E2E_VENV)/bin/pip install --quiet $(STANDARDWEBHOOKS); }
+
+test: test-deps ## Unit, adapter and end-to-end tests (the README's test command)
+	PAYRAM_E2E_PYTHON=$(E2E_VENV)/bin/python $(CARGO) test --workspace --all-features --locked
 
 doc: ## Docs build; broken intra-doc links are errors
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked

@@ -568,6 +568,16 @@ impl Db {
         diesel::sql_query(sql).load(&mut self.0).unwrap_or_else(|err| panic!("{sql}: {err}"))
     }
 
+    /// `SELECT COUNT(*) FROM <table>`.
+    pub(crate) fn count(&mut self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        self.load::<Count>(&format!("SELECT COUNT(*) AS n FROM {table}"))[0].n
+    }
+
     /// `PRAGMA integrity_check`: `["ok"]` for a sound file.
     pub(crate) fn integrity_check(&mut self) -> Vec<String> {
         self.load::<IntegrityRow>("PRAGMA integrity_check")

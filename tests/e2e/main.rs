@@ -8,6 +8,7 @@ mod concurrency;
 mod crash;
 mod events;
 mod faults;
+mod forward;
 mod helpers;
 mod limits;
 mod load;

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate` and `events`.
+//! The command line: `serve`, `migrate`, `events` and `forward-secret`.
 
 use std::{io::Write, process::ExitCode};
 
@@ -30,6 +30,8 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// List, show and replay recorded events (works beside a running server).
     Events(EventsArgs),
+    /// Print a fresh CREDIT_FORWARD_SECRET (`whsec_` + base64 of 32 random bytes).
+    ForwardSecret,
 }
 
 /// Runs the command line; the process exit code says whether it succeeded.
@@ -41,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(&args),
         Command::Migrate(args) => migrate(&args),
         Command::Events(args) => events(args),
+        Command::ForwardSecret => forward_secret(),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,14 +84,26 @@ fn events(args: EventsArgs) -> Result<(), String> {
     let retry = args.retry.policy().map_err(|err| err.to_string())?;
     // The CLI never migrates behind the operator's back: a database with pending migrations
     // is refused with a message naming `payram-merchant migrate`.
-    let use_cases =
-        crate::use_cases(&args.database.database_url, args.database.busy_timeout(), policy, retry)
-            .map_err(|err| error_chain(&err))?;
+    let outbox = args.forward.forwarding().map_err(|err| err.to_string())?.is_some();
+    let use_cases = crate::use_cases(
+        &args.database.database_url,
+        args.database.busy_timeout(),
+        policy,
+        retry,
+        outbox,
+    )
+    .map_err(|err| error_chain(&err))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|err| error_chain(&err))?;
     runtime.block_on(crate::events::run(use_cases.as_ref(), args.command))
+}
+
+fn forward_secret() -> Result<(), String> {
+    let secret = payram_forward::ForwardSecret::generate().map_err(|err| err.to_string())?;
+    let _ = writeln!(std::io::stdout(), "{}", secret.expose());
+    Ok(())
 }
 
 fn migrate(args: &DatabaseArgs) -> Result<(), String> {
@@ -131,6 +146,9 @@ mod tests {
             "CREDIT_ON",
             "REQUIRE_SIGNATURE",
             "MAX_BODY_BYTES",
+            "CREDIT_FORWARD_URL",
+            "CREDIT_FORWARD_SECRET",
+            "CREDIT_FORWARD_MAX_ATTEMPTS",
         ] {
             assert!(serve.contains(name), "serve --help lacks {name}");
         }

@@ -9,7 +9,10 @@ use clap::{Args, Subcommand};
 use payram_domain::EventOutcome;
 use payram_ports::{EventFilter, EventRecord, Origin, PaymentUseCases, Receipt};
 
-use crate::settings::{DatabaseArgs, RetryArgs, parse_credit_on};
+use crate::{
+    forward::ForwardArgs,
+    settings::{DatabaseArgs, RetryArgs, parse_credit_on},
+};
 
 #[derive(Args, Debug)]
 pub struct EventsArgs {
@@ -18,6 +21,10 @@ pub struct EventsArgs {
 
     #[command(flatten)]
     pub retry: RetryArgs,
+
+    /// Replays that credit also write an outbox entry when forwarding is on, as in `serve`.
+    #[command(flatten)]
+    pub forward: ForwardArgs,
 
     /// Statuses whose USD amount is credited when a replay applies (as for `serve`).
     #[arg(

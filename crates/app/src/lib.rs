@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod events;
+pub mod forward;
 pub mod settings;
 mod startup;
 

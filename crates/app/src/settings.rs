@@ -10,6 +10,8 @@ use payram_domain::{CreditPolicy, PaymentStatus};
 use payram_ports::RetryPolicy;
 use payram_protocol::{ApiKeys, KeysError};
 
+use crate::forward::{ForwardArgs, ForwardError, Forwarding};
+
 /// The default SQLite file, relative to the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "payram-merchant.db";
 
@@ -98,6 +100,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub retry: RetryArgs,
 
+    #[command(flatten)]
+    pub forward: ForwardArgs,
+
     /// Comma-separated PayRam project API keys; every one is accepted (key rotation). Required.
     #[arg(long, env = "PAYRAM_API_KEYS", hide_env_values = true, value_name = "KEYS")]
     pub api_keys: Option<String>,
@@ -150,6 +155,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub retry_policy: RetryPolicy,
     pub retry_poll_interval: Duration,
+    /// Credit forwarding, when `CREDIT_FORWARD_URL` is set.
+    pub forwarding: Option<Forwarding>,
 }
 
 /// A setting that cannot be used; the message says which and why.
@@ -171,6 +178,8 @@ pub enum SettingsError {
     MaxBodyBytes,
     #[error("RETRY_MAX_ATTEMPTS must be at least 1")]
     RetryMaxAttempts,
+    #[error(transparent)]
+    Forward(#[from] ForwardError),
 }
 
 impl ServeArgs {
@@ -202,6 +211,7 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes,
             retry_policy: self.retry.policy()?,
             retry_poll_interval: self.retry.poll_interval(),
+            forwarding: self.forward.forwarding()?,
         })
     }
 }

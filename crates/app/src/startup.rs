@@ -4,22 +4,43 @@ use actix_web::{App, HttpServer, dev::Server};
 
 use payram_domain::CreditPolicy;
 use payram_http::{HttpConfig, ProtocolParser};
-use payram_ports::{LogCrediting, PaymentService, PaymentUseCases, RetryPolicy, SystemClock};
-use payram_store::{StoreError, StoreOptions};
+use payram_ports::{
+    LogCrediting, OutboxService, OutboxUseCases, PaymentService, PaymentUseCases, RetryPolicy,
+    SystemClock,
+};
+use payram_store::{SqliteRepository, StoreError, StoreOptions};
 
-use crate::settings::Settings;
+use crate::{forward::outbox_worker, settings::Settings};
 
 /// The core wired to its adapters: the SQLite store (already migrated), the ledger-only
 /// crediting, the system clock and PayRam's wire format. Shared by `serve` and the CLI.
+/// With `outbox`, every credit also gets an outbox entry to forward (`CREDIT_FORWARD_URL`).
 pub fn use_cases(
     database_url: &str,
     busy_timeout: Duration,
     policy: CreditPolicy,
     retry: RetryPolicy,
+    outbox: bool,
 ) -> Result<Arc<dyn PaymentUseCases>, StartupError> {
-    let options = StoreOptions { busy_timeout, ..StoreOptions::default() };
-    let repo = payram_store::connect(database_url, &options)?;
-    Ok(Arc::new(
+    let repo = connect(database_url, busy_timeout, outbox)?;
+    Ok(payment_service(repo, policy, retry))
+}
+
+fn connect(
+    database_url: &str,
+    busy_timeout: Duration,
+    outbox: bool,
+) -> Result<SqliteRepository, StartupError> {
+    let options = StoreOptions { busy_timeout, outbox, ..StoreOptions::default() };
+    Ok(payram_store::connect(database_url, &options)?)
+}
+
+fn payment_service(
+    repo: SqliteRepository,
+    policy: CreditPolicy,
+    retry: RetryPolicy,
+) -> Arc<dyn PaymentUseCases> {
+    Arc::new(
         PaymentService::new(
             Arc::new(repo),
             Arc::new(LogCrediting),
@@ -28,7 +49,7 @@ pub fn use_cases(
             policy,
         )
         .with_retry_policy(retry),
-    ))
+    )
 }
 
 /// Retries due failed events every `interval`, for as long as the server runs. The schedule
@@ -54,6 +75,8 @@ pub struct Application {
     server: Server,
     use_cases: Arc<dyn PaymentUseCases>,
     retry_poll_interval: Duration,
+    /// The outbox and its polling interval, when credits are forwarded.
+    outbox: Option<(Arc<dyn OutboxUseCases>, Duration)>,
 }
 
 /// Why the service could not start.
@@ -61,6 +84,8 @@ pub struct Application {
 pub enum StartupError {
     #[error("database {0}")]
     Store(#[from] StoreError),
+    #[error("cannot set up credit forwarding")]
+    Forwarder(#[source] reqwest::Error),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -77,13 +102,24 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied pending migrations");
         }
-        let use_cases = use_cases(
-            &settings.database_url,
-            settings.db_busy_timeout,
-            settings.credit_policy.clone(),
-            settings.retry_policy,
-        )?;
+        let forwarding = settings.forwarding.as_ref();
+        let repo = connect(&settings.database_url, settings.db_busy_timeout, forwarding.is_some())?;
+        let outbox = forwarding
+            .map(|forwarding| {
+                let forwarder = forwarding.forwarder().map_err(StartupError::Forwarder)?;
+                let service: Arc<dyn OutboxUseCases> = Arc::new(OutboxService::new(
+                    Arc::new(repo.clone()),
+                    Arc::new(forwarder),
+                    Arc::new(SystemClock),
+                    forwarding.retry,
+                ));
+                Ok::<_, StartupError>((service, forwarding.poll_interval))
+            })
+            .transpose()?;
+        let use_cases =
+            payment_service(repo, settings.credit_policy.clone(), settings.retry_policy);
         let worker_use_cases = Arc::clone(&use_cases);
+        let http_outbox = outbox.as_ref().map(|(service, _)| Arc::clone(service));
         let config = Arc::new(HttpConfig {
             api_keys: settings.api_keys.clone(),
             webhook_path: settings.webhook_path.clone(),
@@ -96,8 +132,12 @@ impl Application {
         let listener = std::net::TcpListener::bind(settings.bind_addr).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         let server = HttpServer::new(move || {
-            App::new()
-                .configure(payram_http::configure(Arc::clone(&use_cases), Arc::clone(&config)))
+            let app = App::new()
+                .configure(payram_http::configure(Arc::clone(&use_cases), Arc::clone(&config)));
+            match &http_outbox {
+                Some(outbox) => app.configure(payram_http::configure_outbox(Arc::clone(outbox))),
+                None => app,
+            }
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .listen(listener)
@@ -108,6 +148,7 @@ impl Application {
             server,
             use_cases: worker_use_cases,
             retry_poll_interval: settings.retry_poll_interval,
+            outbox,
         })
     }
 
@@ -118,11 +159,18 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then stops accepting and finishes requests in flight.
-    /// Meanwhile a worker retries failed events when they are due.
+    /// Meanwhile a worker retries failed events when they are due, and, when credits are
+    /// forwarded, another delivers due outbox entries.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let worker = actix_web::rt::spawn(retry_worker(self.use_cases, self.retry_poll_interval));
+        let forwarder = self
+            .outbox
+            .map(|(outbox, interval)| actix_web::rt::spawn(outbox_worker(outbox, interval)));
         let res = self.server.await;
         worker.abort();
+        if let Some(forwarder) = forwarder {
+            forwarder.abort();
+        }
         res
     }
 }

@@ -230,6 +230,6 @@ pub(crate) struct HealthBody {
 }
 
 /// RFC 3339 in UTC with a `Z`, e.g. `2026-11-26T12:00:00Z`.
-fn rfc3339(at: DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }

@@ -17,6 +17,8 @@
 //! | `GET /api/events?outcome=&reference_id=&since=&limit=` | the event log, newest first (bearer token) |
 //! | `GET /api/events/{id}` | one event, raw body included (bearer token) |
 //! | `POST /api/events/{id}/replay` | feeds the stored body through the live path again (bearer token) |
+//! | `GET /api/outbox?state=&limit=` | forwarded credits and their delivery state (bearer token; [`configure_outbox`]) |
+//! | `POST /api/outbox/{id}/replay` | delivers an outbox entry now (bearer token; [`configure_outbox`]) |
 //! | `GET /healthz` | `{"status":"ok"}`, no authentication |
 //! | anything else | 404 `{"error":"not_found"}` |
 
@@ -24,6 +26,7 @@ mod admin;
 mod dto;
 mod error;
 mod events;
+mod outbox;
 mod webhook;
 
 #[cfg(test)]
@@ -35,7 +38,7 @@ use actix_web::{http::header, web};
 use secrecy::SecretString;
 
 use payram_domain::Inbound;
-use payram_ports::{BodyParser, PaymentUseCases, Rejection};
+use payram_ports::{BodyParser, OutboxUseCases, PaymentUseCases, Rejection};
 
 use crate::error::ApiError;
 
@@ -120,6 +123,13 @@ pub fn configure(
             )
             .default_service(web::to(not_found));
     }
+}
+
+/// Registers the outbox routes (`/api/outbox`, `/api/outbox/{id}/replay`), when credit
+/// forwarding is on; without them those paths answer 404. Use beside [`configure`], which
+/// provides the [`HttpConfig`] they read.
+pub fn configure_outbox(outbox: Arc<dyn OutboxUseCases>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| outbox::register(cfg, outbox)
 }
 
 fn method_not_allowed(allow: &'static str) -> actix_web::HttpResponse {

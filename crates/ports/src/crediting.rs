@@ -26,6 +26,7 @@ impl Crediting for LogCrediting {
             reference_id = %credit.reference_id,
             amount_usd = %credit.amount_usd,
             credited_total_usd = %credit.credited_total_usd,
+            status = %credit.status,
             "customer credited"
         );
         Ok(())

@@ -1,8 +1,10 @@
 //! The ports of payram-merchant and the use-case service that drives them.
 //!
-//! Outbound ports ([`PaymentRepository`], [`Crediting`], [`Clock`], [`BodyParser`]) are what the core needs from
-//! the world; the inbound port ([`PaymentUseCases`]) is what driving adapters (HTTP, CLI) may
-//! ask of the core. [`PaymentService`] implements the inbound port on top of the outbound ones.
+//! Outbound ports ([`PaymentRepository`], [`OutboxRepository`], [`Crediting`], [`Clock`],
+//! [`BodyParser`]) are what the core needs from the world; the inbound ports
+//! ([`PaymentUseCases`], [`OutboxUseCases`]) are what driving adapters (HTTP, CLI) may ask of
+//! the core. [`PaymentService`] and [`OutboxService`] implement them on top of the outbound
+//! ones.
 //! With the `mocks` feature every port has a `mockall` mock (`MockPaymentRepository`, ...).
 //!
 //! This crate names no web framework, database or async runtime.
@@ -11,6 +13,7 @@ mod clock;
 mod crediting;
 mod error;
 mod model;
+mod outbox;
 mod parser;
 mod repository;
 mod retry;
@@ -26,6 +29,12 @@ pub use error::{BoxError, CreditError, ErrorChain, RepositoryError, ServiceError
 pub use model::{
     Applied, CreditEntry, CustomerView, Delivery, EventFilter, EventId, EventRecord, EventSummary,
     NewEvent, Origin, PaymentView, Receipt, RecordedCredit, RecordedPayout, Rejection,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use outbox::{MockOutboxRepository, MockOutboxUseCases};
+pub use outbox::{
+    OutboxEntry, OutboxId, OutboxRepository, OutboxService, OutboxState, OutboxUseCases,
+    UnknownOutboxState,
 };
 pub use parser::BodyParser;
 #[cfg(any(test, feature = "mocks"))]

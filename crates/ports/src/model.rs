@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 
 use payram_domain::{
-    Amount, AuthMethod, CustomerId, EventOutcome, Inbound, Outcome, Payment, ReferenceId,
+    Amount, AuthMethod, CustomerId, EventOutcome, Inbound, Outcome, Payment, PaymentStatus,
+    ReferenceId,
 };
 
 /// Row id of a recorded event.
@@ -94,8 +95,19 @@ pub struct RecordedCredit {
     pub amount_usd: Amount,
     /// The payment's credited total after this credit.
     pub credited_total_usd: Amount,
+    /// The payment's status after the notification that caused this credit.
+    pub status: PaymentStatus,
     pub event_id: EventId,
     pub created_at: DateTime<Utc>,
+}
+
+impl RecordedCredit {
+    /// `credit_<id>`: the id under which the credit is forwarded (`webhook-id`), the same on
+    /// every attempt, so the receiving application can deduplicate.
+    #[must_use]
+    pub fn webhook_id(&self) -> String {
+        format!("credit_{}", self.id)
+    }
 }
 
 /// What [`crate::PaymentRepository::apply_notification`] committed.

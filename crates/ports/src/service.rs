@@ -505,6 +505,7 @@ mod tests {
             customer_id: CustomerId::parse("cust-1").unwrap(),
             amount_usd: amount("50.00"),
             credited_total_usd: amount("50.00"),
+            status: PaymentStatus::Filled,
             event_id: 1,
             created_at: at(),
         }

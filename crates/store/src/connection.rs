@@ -27,12 +27,15 @@ pub struct StoreOptions {
     /// How long a statement waits for a lock held by another connection, and how long a
     /// caller waits for a free pooled connection, before the store reports itself unavailable.
     pub busy_timeout: Duration,
+    /// Whether every credit gets an outbox entry in its transaction, to be forwarded to the
+    /// merchant's application (`CREDIT_FORWARD_URL`).
+    pub outbox: bool,
 }
 
 impl Default for StoreOptions {
-    /// 8 connections, 5 seconds.
+    /// 8 connections, 5 seconds, no outbox.
     fn default() -> Self {
-        Self { pool_size: 8, busy_timeout: Duration::from_secs(5) }
+        Self { pool_size: 8, busy_timeout: Duration::from_secs(5), outbox: false }
     }
 }
 
@@ -103,7 +106,7 @@ pub fn connect(database_url: &str, options: &StoreOptions) -> Result<SqliteRepos
         .error_handler(Box::new(TraceErrors))
         .build(ConnectionManager::<SqliteConnection>::new(path))
         .map_err(|source| StoreError::Pool { path: path.to_owned(), source: Box::new(source) })?;
-    Ok(SqliteRepository::new(pool))
+    Ok(SqliteRepository::new(pool, options.outbox))
 }
 
 /// One connection with the busy timeout set, on a file switched to WAL mode.

@@ -11,11 +11,14 @@ use payram_domain::{
     Amount, AuthMethod, CorruptPayment, CustomerId, EventOutcome, Payment, PaymentRecord,
     PaymentStatus, ReferenceId,
 };
-use payram_ports::{BoxError, CreditEntry, EventRecord, EventSummary, Origin, RecordedCredit};
+use payram_ports::{
+    BoxError, CreditEntry, EventRecord, EventSummary, Origin, OutboxEntry, OutboxState,
+    RecordedCredit,
+};
 
 use crate::{
     error::BadColumn,
-    schema::{credits, events, payments, payouts},
+    schema::{credits, events, outbox, payments, payouts},
 };
 
 const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
@@ -284,6 +287,7 @@ pub(crate) struct NewCreditRow<'a> {
     pub(crate) credited_total_usd: String,
     pub(crate) event_id: i64,
     pub(crate) created_at: &'a str,
+    pub(crate) status: &'a str,
 }
 
 /// One credit of a customer's history, as stored.
@@ -323,6 +327,7 @@ pub(crate) struct CreditRow {
     credited_total_usd: String,
     event_id: i64,
     created_at: String,
+    status: String,
 }
 
 impl CreditRow {
@@ -349,8 +354,41 @@ impl CreditRow {
                 &key,
                 &self.credited_total_usd,
             )?,
+            status: column("credits", "status", &key, self.status.parse::<PaymentStatus>())?,
             event_id: self.event_id,
             created_at: column("credits", "created_at", &key, parse_timestamp(&self.created_at))?,
+        })
+    }
+}
+
+/// An outbox entry as stored (joined with its credit).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct OutboxRow {
+    id: i64,
+    state: String,
+    attempts: i64,
+    next_attempt_at: Option<String>,
+    last_error: Option<String>,
+    created_at: String,
+    delivered_at: Option<String>,
+}
+
+impl OutboxRow {
+    pub(crate) fn into_entry(self, credit: CreditRow) -> Result<OutboxEntry, BadColumn> {
+        let key = self.id.to_string();
+        let time = |name, text: Option<&str>| {
+            text.map(|text| column("outbox", name, &key, parse_timestamp(text))).transpose()
+        };
+        Ok(OutboxEntry {
+            id: self.id,
+            credit: credit.into_recorded()?,
+            state: column("outbox", "state", &key, self.state.parse::<OutboxState>())?,
+            attempts: column("outbox", "attempts", &key, u32::try_from(self.attempts))?,
+            next_attempt_at: time("next_attempt_at", self.next_attempt_at.as_deref())?,
+            last_error: self.last_error,
+            created_at: column("outbox", "created_at", &key, parse_timestamp(&self.created_at))?,
+            delivered_at: time("delivered_at", self.delivered_at.as_deref())?,
         })
     }
 }

@@ -10,20 +10,22 @@ use diesel::{
 };
 
 use payram_domain::{
-    Amount, CheckedNotification, CustomerId, EventOutcome, Outcome, PayoutNotification, ReferenceId,
+    Amount, CheckedNotification, CustomerId, EventOutcome, Outcome, Payment, PayoutNotification,
+    ReferenceId,
 };
 use payram_ports::{
-    Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, PaymentRepository,
-    PaymentView, RecordedCredit, RecordedPayout, RepositoryError,
+    Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, OutboxEntry, OutboxId,
+    OutboxRepository, OutboxState, PaymentRepository, PaymentView, RecordedCredit, RecordedPayout,
+    RepositoryError,
 };
 
 use crate::{
     error::Failure,
     model::{
         CreditEntryRow, CreditRow, EventRow, EventSummaryRow, NewCreditRow, NewEventRow,
-        NewPayoutRow, PaymentChanges, PaymentRow, format_timestamp, stored_precision,
+        NewPayoutRow, OutboxRow, PaymentChanges, PaymentRow, format_timestamp, stored_precision,
     },
-    schema::{credits, events, payments, payouts},
+    schema::{credits, events, outbox, payments, payouts},
 };
 
 type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
@@ -33,6 +35,8 @@ type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 #[derive(Clone)]
 pub struct SqliteRepository {
     pool: SqlitePool,
+    /// Whether each credit gets an outbox entry, in its transaction, for forwarding.
+    outbox: bool,
 }
 
 impl fmt::Debug for SqliteRepository {
@@ -41,13 +45,14 @@ impl fmt::Debug for SqliteRepository {
         f.debug_struct("SqliteRepository")
             .field("connections", &state.connections)
             .field("idle_connections", &state.idle_connections)
+            .field("outbox", &self.outbox)
             .finish()
     }
 }
 
 impl SqliteRepository {
-    pub(crate) const fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub(crate) const fn new(pool: SqlitePool, outbox: bool) -> Self {
+        Self { pool, outbox }
     }
 
     /// Runs `work` with a pooled connection on a blocking thread, in the caller's span. The
@@ -93,8 +98,11 @@ impl PaymentRepository for SqliteRepository {
         event: NewEvent,
         notification: CheckedNotification,
     ) -> Result<Applied, RepositoryError> {
-        self.write(move |conn| apply_notification(conn, &EventSlot::New(&event), &notification))
-            .await
+        let outbox = self.outbox;
+        self.write(move |conn| {
+            apply_notification(conn, &EventSlot::New(&event), &notification, outbox)
+        })
+        .await
     }
 
     async fn record_payout(
@@ -275,8 +283,9 @@ impl PaymentRepository for SqliteRepository {
         at: DateTime<Utc>,
         notification: CheckedNotification,
     ) -> Result<Applied, RepositoryError> {
+        let outbox = self.outbox;
         self.write(move |conn| {
-            apply_notification(conn, &EventSlot::Retry { id, at }, &notification)
+            apply_notification(conn, &EventSlot::Retry { id, at }, &notification, outbox)
         })
         .await
     }
@@ -357,6 +366,117 @@ impl PaymentRepository for SqliteRepository {
     }
 }
 
+#[async_trait]
+impl OutboxRepository for SqliteRepository {
+    async fn due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, RepositoryError> {
+        let query = OutboxQuery {
+            state: Some(OutboxState::Pending),
+            due_at: Some(format_timestamp(now)),
+            limit,
+            ..OutboxQuery::default()
+        };
+        self.run(move |conn| query.load(conn)).await
+    }
+
+    async fn outbox_delivered(
+        &self,
+        id: OutboxId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepositoryError> {
+        self.write(move |conn| {
+            diesel::update(outbox::table.find(id))
+                .set((
+                    outbox::state.eq(OutboxState::Delivered.as_str()),
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::next_attempt_at.eq(None::<String>),
+                    outbox::last_error.eq(None::<String>),
+                    outbox::delivered_at.eq(Some(format_timestamp(at))),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_failed(
+        &self,
+        id: OutboxId,
+        error: String,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<(), RepositoryError> {
+        self.write(move |conn| {
+            let state =
+                if next_attempt_at.is_some() { OutboxState::Pending } else { OutboxState::Dead };
+            diesel::update(outbox::table.find(id))
+                .set((
+                    outbox::state.eq(state.as_str()),
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::next_attempt_at.eq(next_attempt_at.map(format_timestamp)),
+                    outbox::last_error.eq(Some(error)),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_outbox(
+        &self,
+        state: Option<OutboxState>,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, RepositoryError> {
+        let query = OutboxQuery { state, limit, ..OutboxQuery::default() };
+        self.run(move |conn| query.load(conn)).await
+    }
+
+    async fn find_outbox(&self, id: OutboxId) -> Result<Option<OutboxEntry>, RepositoryError> {
+        let query = OutboxQuery { id: Some(id), limit: 1, ..OutboxQuery::default() };
+        self.run(move |conn| Ok(query.load(conn)?.pop())).await
+    }
+}
+
+/// Which outbox entries to load, with their credits: due ones oldest due first, else newest
+/// first.
+#[derive(Default)]
+struct OutboxQuery {
+    id: Option<OutboxId>,
+    state: Option<OutboxState>,
+    /// Only entries due at this stored timestamp.
+    due_at: Option<String>,
+    limit: u32,
+}
+
+impl OutboxQuery {
+    fn load(self, conn: &mut SqliteConnection) -> Result<Vec<OutboxEntry>, Failure> {
+        let mut query = outbox::table
+            .inner_join(credits::table)
+            .select((OutboxRow::as_select(), CreditRow::as_select()))
+            .limit(i64::from(self.limit.min(EventFilter::MAX_LIMIT)))
+            .into_boxed();
+        if let Some(id) = self.id {
+            query = query.filter(outbox::id.eq(id));
+        }
+        if let Some(state) = self.state {
+            query = query.filter(outbox::state.eq(state.as_str()));
+        }
+        query = match self.due_at {
+            Some(due_at) => query
+                .filter(outbox::next_attempt_at.le(due_at))
+                .order((outbox::next_attempt_at.asc(), outbox::id.asc())),
+            None => query.order(outbox::id.desc()),
+        };
+        query
+            .load::<(OutboxRow, CreditRow)>(conn)?
+            .into_iter()
+            .map(|(row, credit)| row.into_entry(credit).map_err(|err| Failure::Corrupt(err.into())))
+            .collect()
+    }
+}
+
 /// Loads the payment, decides, and writes the event, the payment and the credit it owes.
 /// Runs inside the caller's immediate transaction.
 /// Where the event of an application is written: a new row, or a failed event retried in place.
@@ -369,6 +489,7 @@ fn apply_notification(
     conn: &mut SqliteConnection,
     slot: &EventSlot<'_>,
     checked: &CheckedNotification,
+    outbox: bool,
 ) -> Result<Applied, Failure> {
     let notification = checked.notification();
     let reference_id = notification.reference_id.as_str();
@@ -434,6 +555,9 @@ fn apply_notification(
     let credit = match decision.credit {
         None => None,
         Some(credit) => {
+            let status = decision.payment.as_ref().map(Payment::status).ok_or_else(|| {
+                Failure::Corrupt(format!("a credit of {reference_id} without a payment").into())
+            })?;
             // UNIQUE (reference_id, seq): a second writer of this credit fails here.
             let id = diesel::insert_into(credits::table)
                 .values(NewCreditRow {
@@ -444,15 +568,28 @@ fn apply_notification(
                     credited_total_usd: credit.credited_total.to_string(),
                     event_id,
                     created_at: &now_text,
+                    status: status.as_str(),
                 })
                 .returning(credits::id)
                 .get_result::<i64>(conn)?;
+            if outbox {
+                // The outbox entry commits with its credit, or neither does.
+                diesel::insert_into(outbox::table)
+                    .values((
+                        outbox::credit_id.eq(id),
+                        outbox::state.eq(OutboxState::Pending.as_str()),
+                        outbox::next_attempt_at.eq(&now_text),
+                        outbox::created_at.eq(&now_text),
+                    ))
+                    .execute(conn)?;
+            }
             Some(RecordedCredit {
                 id,
                 reference_id: notification.reference_id.clone(),
                 customer_id: credit.customer_id,
                 amount_usd: credit.amount,
                 credited_total_usd: credit.credited_total,
+                status,
                 event_id,
                 created_at: now,
             })
@@ -559,8 +696,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = dir.path().join("pragmas.db").display().to_string();
         crate::migrate(&url).unwrap();
-        let options =
-            StoreOptions { pool_size: 2, busy_timeout: std::time::Duration::from_millis(1234) };
+        let options = StoreOptions {
+            pool_size: 2,
+            busy_timeout: std::time::Duration::from_millis(1234),
+            outbox: false,
+        };
         let repo = crate::connect(&url, &options).unwrap();
         let mut first = repo.pool.get().unwrap();
         let mut second = repo.pool.get().unwrap();

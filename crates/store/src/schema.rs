@@ -11,6 +11,7 @@ diesel::table! {
         credited_total_usd -> Text,
         event_id -> BigInt,
         created_at -> Text,
+        status -> Text,
     }
 }
 
@@ -32,6 +33,19 @@ diesel::table! {
         replay_of -> Nullable<BigInt>,
         attempts -> BigInt,
         next_attempt_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        credit_id -> BigInt,
+        state -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Text,
+        delivered_at -> Nullable<Text>,
     }
 }
 
@@ -63,6 +77,7 @@ diesel::table! {
 
 diesel::joinable!(credits -> events (event_id));
 diesel::joinable!(credits -> payments (reference_id));
+diesel::joinable!(outbox -> credits (credit_id));
 diesel::joinable!(payouts -> events (first_event_id));
 
-diesel::allow_tables_to_appear_in_same_query!(credits, events, payments, payouts);
+diesel::allow_tables_to_appear_in_same_query!(credits, events, outbox, payments, payouts);

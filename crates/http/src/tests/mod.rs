@@ -2,6 +2,7 @@
 
 mod admin;
 mod events;
+mod outbox;
 mod properties;
 mod webhook;
 

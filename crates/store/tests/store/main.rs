@@ -7,5 +7,6 @@ mod events;
 mod failures;
 mod helpers;
 mod migrations;
+mod outbox;
 mod payments;
 mod retries;

@@ -1,0 +1,119 @@
+//! The outbox of forwarded credits in the admin API: list by state, replay one. Registered by
+//! [`crate::configure_outbox`] only when credit forwarding is on.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use payram_ports::{EventFilter, OutboxEntry, OutboxState, OutboxUseCases, ServiceError};
+
+use crate::{HttpConfig, admin::authorize, dto::rfc3339, error::ApiError};
+
+/// Query of `GET /api/outbox`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OutboxQuery {
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/outbox?state=pending|delivered|dead&limit=`: newest first.
+#[tracing::instrument(name = "admin_outbox", skip_all)]
+pub(crate) async fn list(
+    req: HttpRequest,
+    query: web::Query<OutboxQuery>,
+    outbox: web::Data<dyn OutboxUseCases>,
+    config: web::Data<HttpConfig>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(req.headers(), &config)?;
+    let query = query.into_inner();
+    let state = query
+        .state
+        .filter(|text| !text.is_empty())
+        .map(|text| text.parse::<OutboxState>())
+        .transpose()
+        .map_err(|err| ApiError::BadRequest { code: "bad_request", message: err.to_string() })?;
+    let limit = query.limit.unwrap_or(EventFilter::DEFAULT_LIMIT);
+    if limit == 0 || limit > EventFilter::MAX_LIMIT {
+        let message = format!("limit must be between 1 and {}", EventFilter::MAX_LIMIT);
+        return Err(ApiError::BadRequest { code: "bad_request", message });
+    }
+    let entries = outbox.entries(state, limit).await.map_err(ServiceError::from)?;
+    Ok(HttpResponse::Ok()
+        .json(OutboxListBody { outbox: entries.iter().map(OutboxEntryBody::from).collect() }))
+}
+
+/// `POST /api/outbox/{id}/replay`: delivers the entry now; the entry after the attempt.
+#[tracing::instrument(name = "admin_outbox_replay", skip_all)]
+pub(crate) async fn replay(
+    req: HttpRequest,
+    id: web::Path<String>,
+    outbox: web::Data<dyn OutboxUseCases>,
+    config: web::Data<HttpConfig>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(req.headers(), &config)?;
+    let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
+    let entry = outbox.replay(id).await.map_err(ServiceError::from)?.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(OutboxEntryBody::from(&entry)))
+}
+
+/// Registers the outbox routes and their use cases.
+pub(crate) fn register(cfg: &mut web::ServiceConfig, outbox: Arc<dyn OutboxUseCases>) {
+    cfg.app_data(web::Data::from(outbox))
+        .service(
+            web::resource("/api/outbox")
+                .route(web::get().to(list))
+                .default_service(web::to(|| async { crate::method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/api/outbox/{id}/replay")
+                .route(web::post().to(replay))
+                .default_service(web::to(|| async { crate::method_not_allowed("POST") })),
+        );
+}
+
+#[derive(Debug, Serialize)]
+struct OutboxListBody<'a> {
+    outbox: Vec<OutboxEntryBody<'a>>,
+}
+
+/// One entry: the credit forwarded and its delivery state. Amounts are exact decimal strings.
+#[derive(Debug, Serialize)]
+struct OutboxEntryBody<'a> {
+    id: i64,
+    webhook_id: String,
+    state: &'static str,
+    attempts: u32,
+    next_attempt_at: Option<String>,
+    last_error: Option<&'a str>,
+    created_at: String,
+    delivered_at: Option<String>,
+    credit_id: i64,
+    customer_id: &'a str,
+    reference_id: &'a str,
+    amount_usd: String,
+    credited_total_usd: String,
+    status: &'static str,
+}
+
+impl<'a> From<&'a OutboxEntry> for OutboxEntryBody<'a> {
+    fn from(entry: &'a OutboxEntry) -> Self {
+        let credit = &entry.credit;
+        Self {
+            id: entry.id,
+            webhook_id: credit.webhook_id(),
+            state: entry.state.as_str(),
+            attempts: entry.attempts,
+            next_attempt_at: entry.next_attempt_at.map(rfc3339),
+            last_error: entry.last_error.as_deref(),
+            created_at: rfc3339(entry.created_at),
+            delivered_at: entry.delivered_at.map(rfc3339),
+            credit_id: credit.id,
+            customer_id: credit.customer_id.as_str(),
+            reference_id: credit.reference_id.as_str(),
+            amount_usd: credit.amount_usd.to_string(),
+            credited_total_usd: credit.credited_total_usd.to_string(),
+            status: credit.status.as_str(),
+        }
+    }
+}
