@@ -12,6 +12,7 @@ mod forward;
 mod helpers;
 mod limits;
 mod load;
+mod operations;
 mod retry;
 mod sequences;
 mod shutdown;

@@ -54,9 +54,16 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Logs go to stderr: human-readable lines, or JSON lines with `LOG_FORMAT=json`.
 fn init_tracing() {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    if json {
+        builder.json().flatten_event(true).with_current_span(false).init();
+    } else {
+        builder.init();
+    }
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {

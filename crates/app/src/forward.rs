@@ -141,7 +141,12 @@ impl Forwarding {
 
 /// Delivers due outbox entries every `interval`, for as long as the server runs. The schedule
 /// lives in the database, so a restart loses nothing.
-pub async fn outbox_worker(outbox: Arc<dyn OutboxUseCases>, interval: Duration) {
+pub(crate) async fn outbox_worker(
+    outbox: Arc<dyn OutboxUseCases>,
+    interval: Duration,
+    running: crate::startup::Running,
+) {
+    let _running = running;
     loop {
         actix_web::rt::time::sleep(interval).await;
         if let Err(err) = outbox.deliver_due().await {

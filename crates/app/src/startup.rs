@@ -1,9 +1,16 @@
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use actix_web::{App, HttpServer, dev::Server};
 
 use payram_domain::CreditPolicy;
-use payram_http::{HttpConfig, ProtocolParser};
+use payram_http::{HttpConfig, Metrics, ProtocolParser, Readiness};
 use payram_ports::{
     LogCrediting, OutboxService, OutboxUseCases, PaymentService, PaymentUseCases, RetryPolicy,
     SystemClock,
@@ -54,7 +61,8 @@ fn payment_service(
 
 /// Retries due failed events every `interval`, for as long as the server runs. The schedule
 /// lives in the database, so a restart loses nothing.
-async fn retry_worker(use_cases: Arc<dyn PaymentUseCases>, interval: Duration) {
+async fn retry_worker(use_cases: Arc<dyn PaymentUseCases>, interval: Duration, running: Running) {
+    let _running = running;
     loop {
         actix_web::rt::time::sleep(interval).await;
         match use_cases.retry_due().await {
@@ -63,6 +71,16 @@ async fn retry_worker(use_cases: Arc<dyn PaymentUseCases>, interval: Duration) {
             Err(err) => tracing::warn!(error = %payram_ports::ErrorChain(&err),
                 "retry worker could not read or update the event log; trying again later"),
         }
+    }
+}
+
+/// A worker's readiness flag: cleared when the worker stops for any reason (its task ends,
+/// panics or is aborted), which makes `/readyz` answer 503.
+pub(crate) struct Running(pub(crate) Arc<AtomicBool>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -77,6 +95,9 @@ pub struct Application {
     retry_poll_interval: Duration,
     /// The outbox and its polling interval, when credits are forwarded.
     outbox: Option<(Arc<dyn OutboxUseCases>, Duration)>,
+    /// The workers' readiness flags.
+    retry_running: Arc<AtomicBool>,
+    outbox_running: Option<Arc<AtomicBool>>,
 }
 
 /// Why the service could not start.
@@ -120,6 +141,10 @@ impl Application {
             payment_service(repo, settings.credit_policy.clone(), settings.retry_policy);
         let worker_use_cases = Arc::clone(&use_cases);
         let http_outbox = outbox.as_ref().map(|(service, _)| Arc::clone(service));
+        let metrics = Arc::new(Metrics::new());
+        let mut readiness = Readiness::default();
+        let retry_running = readiness.worker("retry");
+        let outbox_running = outbox.as_ref().map(|_| readiness.worker("outbox"));
         let config = Arc::new(HttpConfig {
             api_keys: settings.api_keys.clone(),
             webhook_path: settings.webhook_path.clone(),
@@ -133,7 +158,9 @@ impl Application {
         let addr = listener.local_addr().map_err(bind_error)?;
         let server = HttpServer::new(move || {
             let app = App::new()
-                .configure(payram_http::configure(Arc::clone(&use_cases), Arc::clone(&config)));
+                .configure(payram_http::configure(Arc::clone(&use_cases), Arc::clone(&config)))
+                .configure(payram_http::configure_metrics(Arc::clone(&metrics)))
+                .configure(payram_http::configure_readiness(readiness.clone()));
             match &http_outbox {
                 Some(outbox) => app.configure(payram_http::configure_outbox(Arc::clone(outbox))),
                 None => app,
@@ -149,6 +176,8 @@ impl Application {
             use_cases: worker_use_cases,
             retry_poll_interval: settings.retry_poll_interval,
             outbox,
+            retry_running,
+            outbox_running,
         })
     }
 
@@ -162,10 +191,14 @@ impl Application {
     /// Meanwhile a worker retries failed events when they are due, and, when credits are
     /// forwarded, another delivers due outbox entries.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let worker = actix_web::rt::spawn(retry_worker(self.use_cases, self.retry_poll_interval));
-        let forwarder = self
-            .outbox
-            .map(|(outbox, interval)| actix_web::rt::spawn(outbox_worker(outbox, interval)));
+        let worker = actix_web::rt::spawn(retry_worker(
+            self.use_cases,
+            self.retry_poll_interval,
+            Running(self.retry_running),
+        ));
+        let forwarder = self.outbox.zip(self.outbox_running).map(|((outbox, interval), flag)| {
+            actix_web::rt::spawn(outbox_worker(outbox, interval, Running(flag)))
+        });
         let res = self.server.await;
         worker.abort();
         if let Some(forwarder) = forwarder {

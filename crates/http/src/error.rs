@@ -33,7 +33,7 @@ pub(crate) enum ApiError {
 }
 
 impl ApiError {
-    fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
             Self::NotFound => "not_found",

@@ -19,6 +19,8 @@
 //! | `POST /api/events/{id}/replay` | feeds the stored body through the live path again (bearer token) |
 //! | `GET /api/outbox?state=&limit=` | forwarded credits and their delivery state (bearer token; [`configure_outbox`]) |
 //! | `POST /api/outbox/{id}/replay` | delivers an outbox entry now (bearer token; [`configure_outbox`]) |
+//! | `GET /metrics` | Prometheus metrics, no authentication ([`configure_metrics`]) |
+//! | `GET /readyz` | 200 when the database answers and the workers run, else 503 ([`configure_readiness`]) |
 //! | `GET /healthz` | `{"status":"ok"}`, no authentication |
 //! | anything else | 404 `{"error":"not_found"}` |
 
@@ -26,6 +28,7 @@ mod admin;
 mod dto;
 mod error;
 mod events;
+mod metrics;
 mod outbox;
 mod webhook;
 
@@ -41,6 +44,7 @@ use payram_domain::Inbound;
 use payram_ports::{BodyParser, OutboxUseCases, PaymentUseCases, Rejection};
 
 use crate::error::ApiError;
+pub use crate::metrics::{Metrics, Readiness};
 
 /// The [`BodyParser`] port on PayRam's wire format ([`payram_protocol::parse_body`]): how live
 /// deliveries, replays and retries all read a raw body.
@@ -122,6 +126,30 @@ pub fn configure(
                     .default_service(web::to(|| async { method_not_allowed("GET") })),
             )
             .default_service(web::to(not_found));
+    }
+}
+
+/// Registers `GET /metrics` (no authentication) and makes the webhook count its requests in
+/// `metrics`, shared by every actix worker. Use beside [`configure`].
+pub fn configure_metrics(metrics: Arc<Metrics>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::from(metrics)).service(
+            web::resource("/metrics")
+                .route(web::get().to(metrics::scrape))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        );
+    }
+}
+
+/// Registers `GET /readyz` (no authentication): 200 only when the database answers and every
+/// worker of `readiness` runs. `/healthz` stays the liveness check. Use beside [`configure`].
+pub fn configure_readiness(readiness: Readiness) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(readiness)).service(
+            web::resource("/readyz")
+                .route(web::get().to(metrics::ready))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        );
     }
 }
 

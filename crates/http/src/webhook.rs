@@ -6,50 +6,109 @@ use actix_web::{
     http::header::{self, HeaderMap},
     web,
 };
-use tracing::{Span, field};
+use std::time::Instant;
 
-use payram_domain::EventOutcome;
+use payram_domain::{Amount, EventOutcome};
 use payram_ports::{BodyParser, Delivery, Origin, PaymentUseCases, Receipt};
 use payram_protocol::{
-    API_KEY_HEADER, Credentials, SIGNATURE_HEADER, TEST_HEADER, authenticate, is_test_ping,
+    API_KEY_HEADER, AuthError, Credentials, SIGNATURE_HEADER, TEST_HEADER, authenticate,
+    is_test_ping,
 };
 
 use crate::{
     HttpConfig, ProtocolParser,
     dto::{ErrorBody, PingAnswer, ReceiptAnswer},
     error::ApiError,
+    metrics::Metrics,
 };
 
-/// `GET` or `POST` on the webhook path. The span never carries the body or a credential.
-#[tracing::instrument(
-    name = "webhook",
-    skip_all,
-    fields(method = %req.method(), reference_id = field::Empty, outcome = field::Empty)
-)]
+/// `GET` or `POST` on the webhook path. Logs one line per request (never the body or a
+/// credential) and counts it in the metrics, when they are registered.
+#[tracing::instrument(name = "webhook", skip_all, fields(method = %req.method()))]
 pub(crate) async fn receive(
     req: HttpRequest,
     payload: web::Payload,
     use_cases: web::Data<dyn PaymentUseCases>,
     config: web::Data<HttpConfig>,
-) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, config.max_body_bytes).await?;
+    metrics: Option<web::Data<Metrics>>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let metrics = metrics.as_ref().map(web::Data::get_ref);
+    let handled = handle(&req, payload, &use_cases, &config, metrics).await;
+    let latency = started.elapsed();
+    let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    let (outcome, response) = match &handled {
+        Ok(Handled::Ping) => {
+            (EventOutcome::Ping.as_str(), HttpResponse::Ok().json(PingAnswer::new()))
+        }
+        Ok(Handled::Receipt(receipt)) => (receipt.outcome.as_str(), answer(receipt)),
+        Err(err) => {
+            if matches!(err, ApiError::Service(_)) {
+                metrics.inspect(|metrics| metrics.storage_error());
+            }
+            (err.code(), actix_web::ResponseError::error_response(err))
+        }
+    };
+    if let Some(metrics) = metrics {
+        metrics.webhook(outcome, latency);
+    }
+    let receipt = match &handled {
+        Ok(Handled::Receipt(receipt)) => Some(receipt),
+        _ => None,
+    };
+    tracing::info!(
+        http_status = response.status().as_u16(),
+        outcome,
+        reference_id = receipt.and_then(|r| r.reference_id.as_ref()).map(payram_domain::ReferenceId::as_str),
+        payout_id = receipt.and_then(|r| r.payout_id.as_deref()),
+        status = receipt.and_then(|r| r.status.as_deref()),
+        credited = %receipt.map_or(Amount::ZERO, |r| r.credited),
+        latency_ms,
+        "webhook answered"
+    );
+    response
+}
+
+/// What a webhook request came to, short of an error answer.
+enum Handled {
+    /// The unsigned PayRam test ping.
+    Ping,
+    Receipt(Receipt),
+}
+
+async fn handle(
+    req: &HttpRequest,
+    payload: web::Payload,
+    use_cases: &web::Data<dyn PaymentUseCases>,
+    config: &HttpConfig,
+    metrics: Option<&Metrics>,
+) -> Result<Handled, ApiError> {
+    let body = read_body(req, payload, config.max_body_bytes).await?;
     let headers = req.headers();
 
     if is_test_ping(header_bytes(headers, TEST_HEADER), &body) {
-        Span::current().record("outcome", EventOutcome::Ping.as_str());
-        tracing::info!("PayRam test ping answered");
-        return Ok(HttpResponse::Ok().json(PingAnswer::new()));
+        metrics.inspect(|metrics| metrics.auth("unsigned_ping"));
+        return Ok(Handled::Ping);
     }
 
     let credentials = Credentials {
         signature: header_bytes(headers, SIGNATURE_HEADER),
         api_key: header_bytes(headers, API_KEY_HEADER),
     };
-    let auth = authenticate(&config.api_keys, credentials, &body, config.require_signature)
-        .map_err(|reason| {
-            tracing::warn!(?reason, "webhook refused");
-            ApiError::Unauthorized
-        })?;
+    let auth = authenticate(&config.api_keys, credentials, &body, config.require_signature);
+    if let Some(metrics) = metrics {
+        metrics.auth(match &auth {
+            Ok(method) => method.as_str(),
+            Err(AuthError::Missing) => "missing",
+            Err(AuthError::BadSignature) => "bad_signature",
+            Err(AuthError::BadApiKey) => "bad_api_key",
+            Err(AuthError::SignatureRequired) => "signature_required",
+        });
+    }
+    let auth = auth.map_err(|reason| {
+        tracing::warn!(?reason, "webhook refused");
+        ApiError::Unauthorized
+    })?;
 
     let content = ProtocolParser.parse(&body);
     let delivery = Delivery {
@@ -59,14 +118,7 @@ pub(crate) async fn receive(
         raw_body: body.to_vec(),
         content,
     };
-    let receipt = use_cases.receive(delivery).await?;
-
-    let span = Span::current();
-    if let Some(reference_id) = &receipt.reference_id {
-        span.record("reference_id", reference_id.as_str());
-    }
-    span.record("outcome", receipt.outcome.as_str());
-    Ok(answer(&receipt))
+    Ok(Handled::Receipt(use_cases.receive(delivery).await?))
 }
 
 /// Maps what the core concluded to the contract's answer. Exhaustive on purpose: a new outcome

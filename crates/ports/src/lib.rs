@@ -28,7 +28,7 @@ pub use crediting::{Crediting, LogCrediting};
 pub use error::{BoxError, CreditError, ErrorChain, RepositoryError, ServiceError};
 pub use model::{
     Applied, CreditEntry, CustomerView, Delivery, EventFilter, EventId, EventRecord, EventSummary,
-    NewEvent, Origin, PaymentView, Receipt, RecordedCredit, RecordedPayout, Rejection,
+    NewEvent, Origin, PaymentView, Receipt, RecordedCredit, RecordedPayout, Rejection, Stats,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::{MockOutboxRepository, MockOutboxUseCases};

@@ -198,3 +198,22 @@ impl EventFilter {
     /// The largest page size.
     pub const MAX_LIMIT: u32 = 10_000;
 }
+
+/// Figures about the whole store, for monitoring (`/metrics`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Credits in the ledger.
+    pub credits: u64,
+    /// Their exact sum.
+    pub credited_usd: Amount,
+    /// Events waiting for a retry of their processing.
+    pub failed_events: u64,
+    /// Events whose processing failed for the last time.
+    pub dead_events: u64,
+    /// Outbox entries not delivered yet.
+    pub outbox_pending: u64,
+    /// Outbox entries that failed for the last time.
+    pub outbox_dead: u64,
+    /// When the oldest pending outbox entry was created.
+    pub oldest_pending_outbox: Option<DateTime<Utc>>,
+}

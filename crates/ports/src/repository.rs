@@ -7,7 +7,7 @@ use payram_domain::{
 
 use crate::{
     Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, PaymentView,
-    RecordedCredit, RecordedPayout, RepositoryError,
+    RecordedCredit, RecordedPayout, RepositoryError, Stats,
 };
 
 /// Outbound port: the payments, their event log and the credit ledger.
@@ -112,4 +112,7 @@ pub trait PaymentRepository: Send + Sync {
 
     /// The credits an event caused, in order.
     async fn credits_of_event(&self, id: EventId) -> Result<Vec<RecordedCredit>, RepositoryError>;
+
+    /// Figures about the whole store, for monitoring.
+    async fn stats(&self) -> Result<Stats, RepositoryError>;
 }

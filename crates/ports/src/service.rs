@@ -9,7 +9,7 @@ use payram_domain::{
 use crate::{
     Applied, BodyParser, Clock, Crediting, CustomerView, Delivery, ErrorChain, EventFilter,
     EventId, EventRecord, NewEvent, Origin, PaymentRepository, PaymentView, Receipt,
-    RepositoryError, RetryPolicy, ServiceError,
+    RepositoryError, RetryPolicy, ServiceError, Stats,
 };
 
 /// How often a write that lost a race to a concurrent writer is tried again before the
@@ -52,6 +52,9 @@ pub trait PaymentUseCases: Send + Sync {
 
     /// Retries every failed and dead event now, whatever its schedule (`events replay --failed`).
     async fn retry_failed(&self) -> Result<Vec<Receipt>, ServiceError>;
+
+    /// Figures about the whole store, for monitoring; also proves the database answers.
+    async fn stats(&self) -> Result<Stats, ServiceError>;
 }
 
 /// The use-case service: records every delivery, applies payment notifications with the
@@ -427,6 +430,10 @@ impl PaymentUseCases for PaymentService {
             }
         }
         Ok(receipts)
+    }
+
+    async fn stats(&self) -> Result<Stats, ServiceError> {
+        Ok(self.repo.stats().await?)
     }
 }
 

@@ -36,6 +36,26 @@ fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     NaiveDateTime::parse_from_str(text, TIMESTAMP_FORMAT).map(|naive| naive.and_utc())
 }
 
+/// A stored amount of row `id`, parsed.
+pub(crate) fn stored_amount(
+    table: &'static str,
+    name: &'static str,
+    id: i64,
+    text: &str,
+) -> Result<Amount, BadColumn> {
+    amount(table, name, &id.to_string(), text)
+}
+
+/// A stored timestamp of row `id`, parsed.
+pub(crate) fn stored_timestamp(
+    table: &'static str,
+    name: &'static str,
+    id: i64,
+    text: &str,
+) -> Result<DateTime<Utc>, BadColumn> {
+    column(table, name, &id.to_string(), parse_timestamp(text))
+}
+
 /// Parses one column, naming it when it fails.
 fn column<T, E: Into<BoxError>>(
     table: &'static str,

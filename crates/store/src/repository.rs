@@ -16,14 +16,15 @@ use payram_domain::{
 use payram_ports::{
     Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, OutboxEntry, OutboxId,
     OutboxRepository, OutboxState, PaymentRepository, PaymentView, RecordedCredit, RecordedPayout,
-    RepositoryError,
+    RepositoryError, Stats,
 };
 
 use crate::{
-    error::Failure,
+    error::{BadColumn, Failure},
     model::{
         CreditEntryRow, CreditRow, EventRow, EventSummaryRow, NewCreditRow, NewEventRow,
-        NewPayoutRow, OutboxRow, PaymentChanges, PaymentRow, format_timestamp, stored_precision,
+        NewPayoutRow, OutboxRow, PaymentChanges, PaymentRow, format_timestamp, stored_amount,
+        stored_precision, stored_timestamp,
     },
     schema::{credits, events, outbox, payments, payouts},
 };
@@ -347,6 +348,56 @@ impl PaymentRepository for SqliteRepository {
                 .into_iter()
                 .map(|row| row.into_record().map_err(|err| Failure::Corrupt(err.into())))
                 .collect()
+        })
+        .await
+    }
+
+    async fn stats(&self) -> Result<Stats, RepositoryError> {
+        self.run(move |conn| {
+            let corrupt = |err: BadColumn| Failure::Corrupt(err.into());
+            let amounts: Vec<(i64, String)> =
+                credits::table.select((credits::id, credits::amount_usd)).load(conn)?;
+            let mut credited_usd = Amount::ZERO;
+            for (id, text) in &amounts {
+                let amount = stored_amount("credits", "amount_usd", *id, text).map_err(corrupt)?;
+                credited_usd = credited_usd
+                    .checked_add(amount)
+                    .ok_or_else(|| Failure::Corrupt("the sum of all credits overflows".into()))?;
+            }
+            let count_events = |conn: &mut SqliteConnection, outcome: EventOutcome| {
+                events::table
+                    .filter(events::outcome.eq(outcome.as_str()))
+                    .count()
+                    .get_result::<i64>(conn)
+            };
+            let count_outbox = |conn: &mut SqliteConnection, state: OutboxState| {
+                outbox::table
+                    .filter(outbox::state.eq(state.as_str()))
+                    .count()
+                    .get_result::<i64>(conn)
+            };
+            let failed_events = count_events(conn, EventOutcome::Failed)?;
+            let dead_events = count_events(conn, EventOutcome::Dead)?;
+            let outbox_pending = count_outbox(conn, OutboxState::Pending)?;
+            let outbox_dead = count_outbox(conn, OutboxState::Dead)?;
+            let oldest: Option<String> = outbox::table
+                .filter(outbox::state.eq(OutboxState::Pending.as_str()))
+                .select(diesel::dsl::min(outbox::created_at))
+                .first(conn)?;
+            let oldest_pending_outbox = oldest
+                .map(|text| stored_timestamp("outbox", "created_at", 0, &text))
+                .transpose()
+                .map_err(corrupt)?;
+            let count = |n: i64| u64::try_from(n).unwrap_or_default();
+            Ok(Stats {
+                credits: count(i64::try_from(amounts.len()).unwrap_or(i64::MAX)),
+                credited_usd,
+                failed_events: count(failed_events),
+                dead_events: count(dead_events),
+                outbox_pending: count(outbox_pending),
+                outbox_dead: count(outbox_dead),
+                oldest_pending_outbox,
+            })
         })
         .await
     }

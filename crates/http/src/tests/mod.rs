@@ -2,6 +2,7 @@
 
 mod admin;
 mod events;
+mod metrics;
 mod outbox;
 mod properties;
 mod webhook;
@@ -79,5 +80,6 @@ fn untouched() -> MockPaymentUseCases {
     use_cases.expect_events().never();
     use_cases.expect_event().never();
     use_cases.expect_replay().never();
+    use_cases.expect_stats().never();
     use_cases
 }

@@ -125,3 +125,30 @@ async fn a_credit_and_its_entry_commit_together_or_not_at_all() {
         "nothing of the delivery is committed without its outbox entry"
     );
 }
+
+#[tokio::test]
+async fn stats_count_credits_exactly_and_the_backlogs() {
+    let (_db, repo) = with_outbox();
+    let empty = repo.stats().await.unwrap();
+    assert_eq!((empty.credits, empty.credited_usd.to_string()), (0, "0".to_owned()));
+    assert_eq!(empty.oldest_pending_outbox, None);
+
+    for (reference, usd) in [("ref-1", "0.1"), ("ref-2", "0.2"), ("ref-3", "49.999999999999998")] {
+        repo.apply_notification(
+            event(reference.as_bytes()),
+            notification(reference, "FILLED", Some(usd)),
+        )
+        .await
+        .unwrap();
+    }
+    let due = repo.due_outbox(at("2026-03-05T00:00:00Z"), 10).await.unwrap();
+    repo.outbox_delivered(due[0].id, at("2026-03-05T00:00:00Z")).await.unwrap();
+    repo.outbox_failed(due[1].id, "refused".into(), None).await.unwrap();
+
+    let stats = repo.stats().await.unwrap();
+    assert_eq!(stats.credits, 3);
+    assert_eq!(stats.credited_usd.to_string(), "50.299999999999998", "summed exactly");
+    assert_eq!((stats.outbox_pending, stats.outbox_dead), (1, 1));
+    assert_eq!(stats.oldest_pending_outbox, Some(at("2026-03-04T05:06:07.123456Z")));
+    assert_eq!((stats.failed_events, stats.dead_events), (0, 0));
+}
