@@ -10,4 +10,5 @@ mod helpers;
 mod limits;
 mod retry;
 mod sequences;
+mod tools;
 mod vectors;
