@@ -749,3 +749,44 @@ pub(crate) fn run_root_command(program: &str, args: &[&str]) {
         String::from_utf8_lossy(&output.stderr),
     );
 }
+
+/// A receiver that answers every request with the same fixed answer, to prove that the tools
+/// fail against a wrong receiver. It reads each request whole, answers, closes the connection,
+/// and lives until the test process ends. Returns its base URL.
+pub(crate) fn fixed_receiver(status: u16, body: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = answer_fixed(stream, status, body);
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn answer_fixed(mut stream: std::net::TcpStream, status: u16, body: &str) -> std::io::Result<()> {
+    use std::io::{BufRead, Read, Write};
+
+    let mut reader = std::io::BufReader::new(stream.try_clone()?);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    reader.read_exact(&mut vec![0; length])?;
+    let content_type = if body.starts_with('{') { "application/json" } else { "text/plain" };
+    write!(
+        stream,
+        "HTTP/1.1 {status} Fixed\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}

@@ -16,4 +16,5 @@ mod operations;
 mod retry;
 mod sequences;
 mod shutdown;
+mod tools;
 mod vectors;

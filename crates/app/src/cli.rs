@@ -1,13 +1,20 @@
-//! The command line: `serve`, `migrate`, `events` and `forward-secret`.
+//! The command line: `serve`, `migrate`, `events`, `forward-secret`, and the tools to test a
+//! deployment: `send`, `simulate` and `doctor`. Each command's code lives in its own module;
+//! this one only parses and dispatches.
 
-use std::{io::Write, process::ExitCode};
+use std::{
+    io::{IsTerminal, Write},
+    process::ExitCode,
+};
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::{
     Application,
+    doctor::DoctorArgs,
     events::EventsArgs,
+    sender::{SendArgs, SimulateArgs},
     settings::{DatabaseArgs, ServeArgs},
 };
 
@@ -32,6 +39,30 @@ pub enum Command {
     Events(EventsArgs),
     /// Print a fresh CREDIT_FORWARD_SECRET (`whsec_` + base64 of 32 random bytes).
     ForwardSecret,
+    /// Send one PayRam-shaped payment notification to a webhook, as PayRam sends it.
+    ///
+    /// The body is built from the flags (money as exact decimal strings), or read from --file
+    /// and sent byte for byte. It carries X-Payram-Signature (HMAC-SHA256 of the body under
+    /// --key) and API-Key, or only API-Key with --legacy-header. Prints what was sent, the
+    /// answer's status and body; exits non-zero unless the answer is 2xx.
+    Send(SendArgs),
+    /// Play a sequence of PayRam deliveries against a webhook and check the answers.
+    ///
+    /// Every delivery must be answered 2xx. When the answer is JSON with payram-merchant's
+    /// `outcome` and `credited`, those are checked too (credits compared as decimals), and so
+    /// is the total credited; other receivers are checked on the status alone. Each run uses
+    /// fresh reference and payout ids. Prints every step; exits non-zero when the receiver
+    /// answers unlike a correct one. The ping is always an unsigned POST, as PayRam sends it.
+    Simulate(SimulateArgs),
+    /// Check a deployment: configuration, database and the running webhook.
+    ///
+    /// config: `PAYRAM_API_KEYS` is present and valid and every other setting parses (the same
+    /// variables and flags as `serve`). database: it exists, has no pending migration (run
+    /// `payram-merchant migrate`) and can take a write transaction, which is rolled back;
+    /// nothing is created or migrated. webhook: URL + `WEBHOOK_PATH` answers PayRam's test ping
+    /// with a 2xx. One line per check (`ok   <check>: detail` or `FAIL <check>: detail`);
+    /// exits non-zero if any check fails.
+    Doctor(DoctorArgs),
 }
 
 /// Runs the command line; the process exit code says whether it succeeded.
@@ -44,6 +75,9 @@ pub fn main() -> ExitCode {
         Command::Migrate(args) => migrate(&args),
         Command::Events(args) => events(args),
         Command::ForwardSecret => forward_secret(),
+        Command::Send(args) => block_on(crate::sender::send(&args)),
+        Command::Simulate(args) => block_on(crate::sender::simulate(&args)),
+        Command::Doctor(args) => block_on(crate::doctor::run(&args)),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,7 +91,10 @@ pub fn main() -> ExitCode {
 /// Logs go to stderr: human-readable lines, or JSON lines with `LOG_FORMAT=json`.
 fn init_tracing() {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     if json {
         builder.json().flatten_event(true).with_current_span(false).init();
@@ -100,11 +137,16 @@ fn events(args: EventsArgs) -> Result<(), String> {
         outbox,
     )
     .map_err(|err| error_chain(&err))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    block_on(crate::events::run(use_cases.as_ref(), args.command))
+}
+
+/// Runs a command's future on a single-threaded runtime.
+fn block_on(command: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|err| error_chain(&err))?;
-    runtime.block_on(crate::events::run(use_cases.as_ref(), args.command))
+        .map_err(|err| error_chain(&err))?
+        .block_on(command)
 }
 
 fn forward_secret() -> Result<(), String> {
@@ -158,6 +200,51 @@ mod tests {
             "CREDIT_FORWARD_MAX_ATTEMPTS",
         ] {
             assert!(serve.contains(name), "serve --help lacks {name}");
+        }
+    }
+
+    fn long_help(command: &str) -> String {
+        Cli::command().find_subcommand_mut(command).unwrap().render_long_help().to_string()
+    }
+
+    #[test]
+    fn doctor_takes_every_setting_of_serve() {
+        let doctor = long_help("doctor");
+        for name in ["PAYRAM_API_KEYS", "DATABASE_URL", "BIND_ADDR", "WEBHOOK_PATH", "CREDIT_ON"] {
+            assert!(doctor.contains(name), "doctor --help lacks {name}");
+        }
+        assert!(doctor.contains("--url") && doctor.contains("--timeout"), "{doctor}");
+    }
+
+    #[test]
+    fn send_and_simulate_help_document_their_flags_and_scenarios() {
+        let send = long_help("send");
+        for flag in [
+            "--url",
+            "--key",
+            "--legacy-header",
+            "--method",
+            "--timeout",
+            "--status",
+            "--reference",
+            "--customer",
+            "--amount",
+            "--filled-usd",
+            "--currency",
+            "--file",
+        ] {
+            assert!(send.contains(flag), "send --help lacks {flag}");
+        }
+        let simulate = long_help("simulate");
+        for scenario in [
+            "partial-then-filled",
+            "duplicates",
+            "out-of-order",
+            "late-after-cancel",
+            "ping",
+            "payouts",
+        ] {
+            assert!(simulate.contains(scenario), "simulate --help lacks {scenario}");
         }
     }
 }

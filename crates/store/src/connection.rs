@@ -1,6 +1,6 @@
 //! Opening the database: WAL mode, migrations and the connection pool.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
 use diesel::{
     connection::SimpleConnection,
@@ -72,6 +72,91 @@ pub fn revert_all(database_url: &str) -> Result<(), StoreError> {
     let mut conn = open(path, StoreOptions::default().busy_timeout)?;
     conn.immediate_transaction(|conn| conn.revert_all_migrations(MIGRATIONS).map(drop))
         .map_err(|source: BoxError| StoreError::Migrate { path: path.to_owned(), source })
+}
+
+/// What [`check`] found in a usable database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseHealth {
+    /// The database file.
+    pub path: String,
+    /// How many migrations are applied: every one this binary knows.
+    pub migrations: usize,
+}
+
+/// Checks, changing nothing, that the database exists, has no pending migration and can take
+/// a write: all of it runs in one `BEGIN IMMEDIATE` transaction that writes a probe table and
+/// is then rolled back. Unlike [`migrate`] and [`connect`] it never creates the file, never
+/// applies a migration and never switches the journal mode (for `payram-merchant doctor`).
+pub fn check(database_url: &str, busy_timeout: Duration) -> Result<DatabaseHealth, StoreError> {
+    let path = database_path(database_url);
+    let mut conn = open_existing(path)?;
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {};", millis(busy_timeout)))
+        .map_err(|source| StoreError::Configure { path: path.to_owned(), source: source.into() })?;
+    let probe = conn.immediate_transaction(|conn| {
+        // Diesel creates its bookkeeping table when it is missing: inside this transaction,
+        // so the rollback below removes it again.
+        let pending = conn.pending_migrations(MIGRATIONS).map_err(Probe::Migrations)?;
+        if !pending.is_empty() {
+            let versions = pending.iter().map(|migration| migration.name().version().to_string());
+            return Err(Probe::Pending(versions.collect()));
+        }
+        let applied = conn.applied_migrations().map_err(Probe::Migrations)?;
+        conn.batch_execute(
+            "CREATE TABLE payram_doctor_probe (id INTEGER); \
+             INSERT INTO payram_doctor_probe (id) VALUES (1);",
+        )?;
+        Err(Probe::RollBack(applied.len()))
+    });
+    match probe {
+        Err(Probe::RollBack(migrations)) => {
+            Ok(DatabaseHealth { path: path.to_owned(), migrations })
+        }
+        Err(Probe::Pending(versions)) => {
+            Err(StoreError::PendingMigrations { path: path.to_owned(), versions })
+        }
+        Err(Probe::Migrations(source)) => {
+            Err(StoreError::Migrate { path: path.to_owned(), source })
+        }
+        Err(Probe::Write(source)) => {
+            Err(StoreError::NotWritable { path: path.to_owned(), source: Box::new(source) })
+        }
+        Ok(()) => Err(StoreError::NotWritable {
+            path: path.to_owned(),
+            source: "the probe transaction committed".into(),
+        }),
+    }
+}
+
+/// How [`check`]'s transaction ends; every way is a rollback.
+enum Probe {
+    /// Everything worked: undo the probe write.
+    RollBack(usize),
+    Pending(Vec<String>),
+    Migrations(BoxError),
+    Write(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Probe {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Write(err)
+    }
+}
+
+/// Opens an existing database file read-write; never creates one.
+fn open_existing(path: &str) -> Result<SqliteConnection, StoreError> {
+    // An SQLite URI filename is the operator's own choice of flags; a plain path is opened
+    // with `mode=rw`, which fails instead of creating a missing file.
+    let uri = if path.starts_with("file:") {
+        path.to_owned()
+    } else {
+        if !Path::new(path).is_file() {
+            return Err(StoreError::Missing { path: path.to_owned() });
+        }
+        let escaped = path.replace('%', "%25").replace('?', "%3F").replace('#', "%23");
+        format!("file:{escaped}?mode=rw")
+    };
+    SqliteConnection::establish(&uri)
+        .map_err(|source| StoreError::Open { path: path.to_owned(), source: Box::new(source) })
 }
 
 /// Opens the store: switches the file to WAL mode once, refuses a database with pending

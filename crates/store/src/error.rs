@@ -15,6 +15,19 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+    /// The database file does not exist (only [`crate::check`] refuses to create it).
+    #[error(
+        "sqlite database {path} does not exist; `payram-merchant migrate` (or `serve`) creates it"
+    )]
+    Missing { path: String },
+    /// The database cannot take a write transaction (read-only file or directory, disk full,
+    /// locked beyond the busy timeout).
+    #[error("sqlite database {path} cannot take a write transaction")]
+    NotWritable {
+        path: String,
+        #[source]
+        source: BoxError,
+    },
     /// The database opened but refused its settings (busy timeout, WAL mode).
     #[error("cannot configure sqlite database {path}")]
     Configure {

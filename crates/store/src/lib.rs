@@ -26,6 +26,8 @@ mod model;
 mod repository;
 mod schema;
 
-pub use connection::{StoreOptions, connect, database_path, migrate, revert_all};
+pub use connection::{
+    DatabaseHealth, StoreOptions, check, connect, database_path, migrate, revert_all,
+};
 pub use error::StoreError;
 pub use repository::SqliteRepository;

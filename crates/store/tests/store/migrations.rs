@@ -1,4 +1,6 @@
-use diesel::{QueryableByName, RunQueryDsl, sql_types::Text};
+use std::time::Duration;
+
+use diesel::{QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_types::Text};
 
 use payram_store::{StoreError, StoreOptions, database_path};
 
@@ -111,4 +113,66 @@ fn every_url_form_names_the_same_file() {
     for url in [db.url(), format!("sqlite:{}", db.path_str()), db.path_str().to_owned()] {
         payram_store::connect(&url, &StoreOptions::default()).unwrap();
     }
+}
+
+/// How many migrations there are: what a fresh database takes.
+fn every_migration() -> usize {
+    payram_store::migrate(&TestDb::new().url()).unwrap().len()
+}
+
+#[test]
+fn check_accepts_a_migrated_database_and_changes_nothing() {
+    let db = TestDb::new();
+    payram_store::migrate(&db.url()).unwrap();
+    let before = schema_objects(&db);
+
+    let health = payram_store::check(&db.url(), Duration::from_secs(5)).unwrap();
+
+    assert_eq!(health.path, db.path_str());
+    assert_eq!(health.migrations, every_migration());
+    assert_eq!(schema_objects(&db), before, "the probe write was rolled back");
+}
+
+#[test]
+fn check_never_creates_a_missing_database() {
+    let db = TestDb::new();
+    let err = payram_store::check(&db.url(), Duration::from_secs(5)).unwrap_err();
+    assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
+    assert!(err.to_string().contains("payram-merchant migrate"), "{err}");
+    assert!(!db.path.exists(), "check must not create the file");
+}
+
+#[test]
+fn check_reports_pending_migrations_without_applying_them() {
+    let db = TestDb::new();
+    std::fs::write(&db.path, b"").unwrap();
+
+    let err = payram_store::check(&db.url(), Duration::from_secs(5)).unwrap_err();
+
+    let StoreError::PendingMigrations { versions, .. } = &err else {
+        panic!("expected pending migrations, got {err:?}");
+    };
+    assert_eq!(versions.len(), every_migration());
+    assert!(err.to_string().contains("payram-merchant migrate"), "{err}");
+    assert_eq!(std::fs::metadata(&db.path).unwrap().len(), 0, "nothing was written");
+    assert_eq!(
+        payram_store::migrate(&db.url()).unwrap().len(),
+        every_migration(),
+        "nothing was applied"
+    );
+}
+
+#[test]
+fn check_refuses_a_database_that_cannot_be_written() {
+    let db = TestDb::new();
+    payram_store::migrate(&db.url()).unwrap();
+    // Another connection holds the write lock for longer than the busy timeout.
+    let mut holder = db.raw();
+    holder.batch_execute("BEGIN IMMEDIATE;").unwrap();
+
+    let err = payram_store::check(&db.url(), Duration::from_millis(50)).unwrap_err();
+
+    assert!(matches!(err, StoreError::NotWritable { .. }), "{err:?}");
+    holder.batch_execute("ROLLBACK;").unwrap();
+    payram_store::check(&db.url(), Duration::from_millis(50)).unwrap();
 }
