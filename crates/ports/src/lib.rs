@@ -1,8 +1,10 @@
 //! The ports of payram-merchant and the use-case service that drives them.
 //!
-//! Outbound ports ([`PaymentRepository`], [`Crediting`], [`Clock`], [`BodyParser`]) are what the core needs from
-//! the world; the inbound port ([`PaymentUseCases`]) is what driving adapters (HTTP, CLI) may
-//! ask of the core. [`PaymentService`] implements the inbound port on top of the outbound ones.
+//! Outbound ports ([`PaymentRepository`], [`Crediting`], [`Clock`], [`BodyParser`],
+//! [`PayramGateway`]) are what the core needs from the world; the inbound port
+//! ([`PaymentUseCases`]) is what driving adapters (HTTP, CLI) may ask of the core.
+//! [`PaymentService`] implements the inbound port on top of the outbound ones;
+//! [`ReconcileService`] asks PayRam about quiet payments and feeds its answers through it.
 //! With the `mocks` feature every port has a `mockall` mock (`MockPaymentRepository`, ...).
 //!
 //! This crate names no web framework, database or async runtime.
@@ -10,8 +12,10 @@
 mod clock;
 mod crediting;
 mod error;
+mod gateway;
 mod model;
 mod parser;
+mod reconcile;
 mod repository;
 mod retry;
 mod service;
@@ -23,13 +27,20 @@ pub use clock::{Clock, SystemClock};
 pub use crediting::MockCrediting;
 pub use crediting::{Crediting, LogCrediting};
 pub use error::{BoxError, CreditError, ErrorChain, RepositoryError, ServiceError};
+#[cfg(any(test, feature = "mocks"))]
+pub use gateway::MockPayramGateway;
+pub use gateway::{GatewayError, PayramGateway, PayramPayment};
 pub use model::{
     Applied, CreditEntry, CustomerView, Delivery, EventFilter, EventId, EventRecord, EventSummary,
-    NewEvent, Origin, PaymentView, Receipt, RecordedCredit, RecordedPayout, Rejection,
+    NewEvent, Origin, PaymentView, Receipt, ReconcileCandidate, RecordedCredit, RecordedPayout,
+    Rejection,
 };
 pub use parser::BodyParser;
 #[cfg(any(test, feature = "mocks"))]
 pub use parser::MockBodyParser;
+pub use reconcile::{
+    Check, CheckError, RECONCILE_BATCH, ReconcileReport, ReconcileService, SETTLED,
+};
 #[cfg(any(test, feature = "mocks"))]
 pub use repository::MockPaymentRepository;
 pub use repository::PaymentRepository;

@@ -8,4 +8,5 @@ mod failures;
 mod helpers;
 mod migrations;
 mod payments;
+mod reconcile;
 mod retries;
