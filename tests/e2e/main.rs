@@ -8,6 +8,7 @@ mod concurrency;
 mod events;
 mod helpers;
 mod limits;
+mod reconcile;
 mod retry;
 mod sequences;
 mod vectors;

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate` and `events`.
+//! The command line: `serve`, `migrate`, `events` and `reconcile`.
 
 use std::{io::Write, process::ExitCode};
 
@@ -8,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 use crate::{
     Application,
     events::EventsArgs,
+    reconcile::ReconcileArgs,
     settings::{DatabaseArgs, ServeArgs},
 };
 
@@ -30,6 +31,10 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// List, show and replay recorded events (works beside a running server).
     Events(EventsArgs),
+    /// Ask PayRam's API about payments not yet FILLED or `OVER_FILLED` that have been quiet,
+    /// and apply its answers like webhooks (works beside a running server). Prints one line
+    /// per payment and a summary; fails when any lookup failed.
+    Reconcile(ReconcileArgs),
 }
 
 /// Runs the command line; the process exit code says whether it succeeded.
@@ -41,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(&args),
         Command::Migrate(args) => migrate(&args),
         Command::Events(args) => events(args),
+        Command::Reconcile(args) => reconcile(&args),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -91,6 +97,15 @@ fn events(args: EventsArgs) -> Result<(), String> {
     runtime.block_on(crate::events::run(use_cases.as_ref(), args.command))
 }
 
+fn reconcile(args: &ReconcileArgs) -> Result<(), String> {
+    let reconciler = crate::reconcile::reconciler(args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| error_chain(&err))?;
+    runtime.block_on(crate::reconcile::run(&reconciler, args))
+}
+
 fn migrate(args: &DatabaseArgs) -> Result<(), String> {
     let applied = payram_store::migrate(&args.database_url).map_err(|err| error_chain(&err))?;
     let mut stdout = std::io::stdout();
@@ -131,8 +146,18 @@ mod tests {
             "CREDIT_ON",
             "REQUIRE_SIGNATURE",
             "MAX_BODY_BYTES",
+            "PAYRAM_BASE_URL",
+            "PAYRAM_API_TIMEOUT",
+            "PAYRAM_API_CONNECT_TIMEOUT",
+            "RECONCILE_INTERVAL",
+            "RECONCILE_OLDER_THAN",
         ] {
             assert!(serve.contains(name), "serve --help lacks {name}");
+        }
+        let reconcile =
+            cmd.find_subcommand_mut("reconcile").unwrap().render_long_help().to_string();
+        for name in ["PAYRAM_BASE_URL", "PAYRAM_API_KEYS", "RECONCILE_OLDER_THAN", "--reference"] {
+            assert!(reconcile.contains(name), "reconcile --help lacks {name}");
         }
     }
 }

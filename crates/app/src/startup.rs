@@ -2,10 +2,14 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use actix_web::{App, HttpServer, dev::Server};
 
+use payram_api::{ApiConfig, PayramApi};
 use payram_domain::CreditPolicy;
 use payram_http::{HttpConfig, ProtocolParser};
-use payram_ports::{LogCrediting, PaymentService, PaymentUseCases, RetryPolicy, SystemClock};
-use payram_store::{StoreError, StoreOptions};
+use payram_ports::{
+    ErrorChain, LogCrediting, PaymentService, PaymentUseCases, ReconcileService, RetryPolicy,
+    SystemClock,
+};
+use payram_store::{SqliteRepository, StoreError, StoreOptions};
 
 use crate::settings::Settings;
 
@@ -17,18 +21,57 @@ pub fn use_cases(
     policy: CreditPolicy,
     retry: RetryPolicy,
 ) -> Result<Arc<dyn PaymentUseCases>, StartupError> {
-    let options = StoreOptions { busy_timeout, ..StoreOptions::default() };
-    let repo = payram_store::connect(database_url, &options)?;
-    Ok(Arc::new(
-        PaymentService::new(
-            Arc::new(repo),
-            Arc::new(LogCrediting),
+    Ok(Core::open(database_url, busy_timeout, policy, retry)?.use_cases)
+}
+
+/// Reconciliation wired: the same core as [`use_cases`], plus PayRam's API.
+pub fn reconciler(
+    database_url: &str,
+    busy_timeout: Duration,
+    policy: CreditPolicy,
+    retry: RetryPolicy,
+    api: ApiConfig,
+) -> Result<ReconcileService, StartupError> {
+    Core::open(database_url, busy_timeout, policy, retry)?.reconciler(api)
+}
+
+/// The store and the use cases on it.
+struct Core {
+    repo: Arc<SqliteRepository>,
+    use_cases: Arc<dyn PaymentUseCases>,
+}
+
+impl Core {
+    fn open(
+        database_url: &str,
+        busy_timeout: Duration,
+        policy: CreditPolicy,
+        retry: RetryPolicy,
+    ) -> Result<Self, StartupError> {
+        let options = StoreOptions { busy_timeout, ..StoreOptions::default() };
+        let repo = Arc::new(payram_store::connect(database_url, &options)?);
+        let use_cases = Arc::new(
+            PaymentService::new(
+                repo.clone(),
+                Arc::new(LogCrediting),
+                Arc::new(SystemClock),
+                Arc::new(ProtocolParser),
+                policy,
+            )
+            .with_retry_policy(retry),
+        );
+        Ok(Self { repo, use_cases })
+    }
+
+    /// Answers from PayRam's API go through the same use cases as webhooks.
+    fn reconciler(&self, api: ApiConfig) -> Result<ReconcileService, StartupError> {
+        Ok(ReconcileService::new(
+            Arc::clone(&self.use_cases),
+            self.repo.clone(),
+            Arc::new(PayramApi::new(api)?),
             Arc::new(SystemClock),
-            Arc::new(ProtocolParser),
-            policy,
-        )
-        .with_retry_policy(retry),
-    ))
+        ))
+    }
 }
 
 /// Retries due failed events every `interval`, for as long as the server runs. The schedule
@@ -45,6 +88,37 @@ async fn retry_worker(use_cases: Arc<dyn PaymentUseCases>, interval: Duration) {
     }
 }
 
+/// Every `interval` (from the end of one run to the start of the next), asks PayRam about the
+/// payments not settled of which nothing was heard for `older_than`, for as long as the server
+/// runs.
+async fn reconcile_worker(
+    reconciler: Arc<ReconcileService>,
+    interval: Duration,
+    older_than: Duration,
+) {
+    loop {
+        actix_web::rt::time::sleep(interval).await;
+        match reconciler.reconcile_quiet(older_than).await {
+            Ok(report) if report.checks.is_empty() => {}
+            Ok(report) => tracing::info!(
+                checked = report.checks.len(),
+                applied = report.count("applied"),
+                failed = report.failures(),
+                "reconciliation run finished"
+            ),
+            Err(err) => tracing::warn!(error = %ErrorChain(&err),
+                "reconciliation could not list the payments to check; trying again later"),
+        }
+    }
+}
+
+/// The periodic reconciliation of a running server.
+struct Reconciling {
+    reconciler: Arc<ReconcileService>,
+    interval: Duration,
+    older_than: Duration,
+}
+
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
@@ -54,6 +128,7 @@ pub struct Application {
     server: Server,
     use_cases: Arc<dyn PaymentUseCases>,
     retry_poll_interval: Duration,
+    reconciling: Option<Reconciling>,
 }
 
 /// Why the service could not start.
@@ -61,6 +136,8 @@ pub struct Application {
 pub enum StartupError {
     #[error("database {0}")]
     Store(#[from] StoreError),
+    #[error("cannot set up the PayRam API client")]
+    PayramApi(#[from] payram_api::ConfigError),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -77,12 +154,21 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied pending migrations");
         }
-        let use_cases = use_cases(
+        let core = Core::open(
             &settings.database_url,
             settings.db_busy_timeout,
             settings.credit_policy.clone(),
             settings.retry_policy,
         )?;
+        let reconciling = match &settings.reconcile {
+            None => None,
+            Some(reconcile) => Some(Reconciling {
+                reconciler: Arc::new(core.reconciler(reconcile.api.clone())?),
+                interval: reconcile.interval,
+                older_than: reconcile.older_than,
+            }),
+        };
+        let use_cases = core.use_cases;
         let worker_use_cases = Arc::clone(&use_cases);
         let config = Arc::new(HttpConfig {
             api_keys: settings.api_keys.clone(),
@@ -108,6 +194,7 @@ impl Application {
             server,
             use_cases: worker_use_cases,
             retry_poll_interval: settings.retry_poll_interval,
+            reconciling,
         })
     }
 
@@ -118,11 +205,22 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then stops accepting and finishes requests in flight.
-    /// Meanwhile a worker retries failed events when they are due.
+    /// Meanwhile a worker retries failed events when they are due, and, when configured,
+    /// another reconciles quiet payments with PayRam.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let worker = actix_web::rt::spawn(retry_worker(self.use_cases, self.retry_poll_interval));
+        let reconcile_worker = self.reconciling.map(|reconciling| {
+            actix_web::rt::spawn(reconcile_worker(
+                reconciling.reconciler,
+                reconciling.interval,
+                reconciling.older_than,
+            ))
+        });
         let res = self.server.await;
         worker.abort();
+        if let Some(reconcile_worker) = reconcile_worker {
+            reconcile_worker.abort();
+        }
         res
     }
 }
