@@ -13,6 +13,7 @@ mod helpers;
 mod limits;
 mod load;
 mod operations;
+mod reconcile;
 mod retry;
 mod sequences;
 mod shutdown;

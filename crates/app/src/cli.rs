@@ -1,6 +1,6 @@
-//! The command line: `serve`, `migrate`, `events`, `forward-secret`, and the tools to test a
-//! deployment: `send`, `simulate` and `doctor`. Each command's code lives in its own module;
-//! this one only parses and dispatches.
+//! The command line: `serve`, `migrate`, `events`, `reconcile`, `forward-secret`, and the tools
+//! to test a deployment: `send`, `simulate` and `doctor`. Each command's code lives in its own
+//! module; this one only parses and dispatches.
 
 use std::{
     io::{IsTerminal, Write},
@@ -14,6 +14,7 @@ use crate::{
     Application,
     doctor::DoctorArgs,
     events::EventsArgs,
+    reconcile::ReconcileArgs,
     sender::{SendArgs, SimulateArgs},
     settings::{DatabaseArgs, ServeArgs},
 };
@@ -63,6 +64,10 @@ pub enum Command {
     /// with a 2xx. One line per check (`ok   <check>: detail` or `FAIL <check>: detail`);
     /// exits non-zero if any check fails.
     Doctor(DoctorArgs),
+    /// Ask PayRam's API about payments not yet FILLED or `OVER_FILLED` that have been quiet,
+    /// and apply its answers like webhooks (works beside a running server). Prints one line
+    /// per payment and a summary; fails when any lookup failed.
+    Reconcile(ReconcileArgs),
 }
 
 /// Runs the command line; the process exit code says whether it succeeded.
@@ -78,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::Send(args) => block_on(crate::sender::send(&args)),
         Command::Simulate(args) => block_on(crate::sender::simulate(&args)),
         Command::Doctor(args) => block_on(crate::doctor::run(&args)),
+        Command::Reconcile(args) => reconcile(&args),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,6 +161,15 @@ fn forward_secret() -> Result<(), String> {
     Ok(())
 }
 
+fn reconcile(args: &ReconcileArgs) -> Result<(), String> {
+    let reconciler = crate::reconcile::reconciler(args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| error_chain(&err))?;
+    runtime.block_on(crate::reconcile::run(&reconciler, args))
+}
+
 fn migrate(args: &DatabaseArgs) -> Result<(), String> {
     let applied = payram_store::migrate(&args.database_url).map_err(|err| error_chain(&err))?;
     let mut stdout = std::io::stdout();
@@ -198,8 +213,18 @@ mod tests {
             "CREDIT_FORWARD_URL",
             "CREDIT_FORWARD_SECRET",
             "CREDIT_FORWARD_MAX_ATTEMPTS",
+            "PAYRAM_BASE_URL",
+            "PAYRAM_API_TIMEOUT",
+            "PAYRAM_API_CONNECT_TIMEOUT",
+            "RECONCILE_INTERVAL",
+            "RECONCILE_OLDER_THAN",
         ] {
             assert!(serve.contains(name), "serve --help lacks {name}");
+        }
+        let reconcile =
+            cmd.find_subcommand_mut("reconcile").unwrap().render_long_help().to_string();
+        for name in ["PAYRAM_BASE_URL", "PAYRAM_API_KEYS", "RECONCILE_OLDER_THAN", "--reference"] {
+            assert!(reconcile.contains(name), "reconcile --help lacks {name}");
         }
     }
 

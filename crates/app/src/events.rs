@@ -177,6 +177,7 @@ fn write_event(out: &mut impl Write, event: &EventRecord) -> io::Result<()> {
     match event.origin {
         Origin::Webhook => writeln!(out, "origin: webhook")?,
         Origin::Replay(of) => writeln!(out, "origin: replay of event {of}")?,
+        Origin::Reconciliation => writeln!(out, "origin: reconciliation")?,
     }
     writeln!(out, "method: {}", event.method)?;
     writeln!(out, "auth: {} (key {})", event.auth.as_str(), event.auth.key_index())?;

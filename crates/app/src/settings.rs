@@ -6,6 +6,7 @@ use std::{net::SocketAddr, time::Duration};
 use clap::Args;
 use secrecy::SecretString;
 
+use payram_api::{ApiConfig, ConfigError};
 use payram_domain::{CreditPolicy, PaymentStatus};
 use payram_ports::RetryPolicy;
 use payram_protocol::{ApiKeys, KeysError};
@@ -91,6 +92,49 @@ impl RetryArgs {
     }
 }
 
+/// How this service calls PayRam's API to reconcile (shared by `serve` and `reconcile`).
+#[derive(Args, Debug, Clone)]
+pub struct PayramApiArgs {
+    /// Base URL of your PayRam server, e.g. <https://payram.example.com>; the lookup is
+    /// `GET {URL}/api/v1/payment/reference/{reference_id}`. Required to reconcile.
+    #[arg(long, env = "PAYRAM_BASE_URL", value_name = "URL")]
+    pub payram_base_url: Option<String>,
+
+    /// Longest wait for a connection to PayRam (e.g. 5s, 500ms).
+    #[arg(
+        long,
+        env = "PAYRAM_API_CONNECT_TIMEOUT",
+        default_value = "5s",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub payram_api_connect_timeout: Duration,
+
+    /// Longest wait for PayRam's whole answer to one lookup (e.g. 15s).
+    #[arg(
+        long,
+        env = "PAYRAM_API_TIMEOUT",
+        default_value = "15s",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub payram_api_timeout: Duration,
+}
+
+impl PayramApiArgs {
+    /// The API client's settings; the first of `keys` is sent. `why` names what needs them,
+    /// for the message when `PAYRAM_BASE_URL` is missing.
+    pub fn config(&self, keys: &ApiKeys, why: &'static str) -> Result<ApiConfig, SettingsError> {
+        let base_url = self
+            .payram_base_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            .ok_or(SettingsError::NoBaseUrl(why))?;
+        Ok(ApiConfig::new(base_url, keys.first())?
+            .with_timeouts(self.payram_api_connect_timeout, self.payram_api_timeout))
+    }
+}
+
 /// Flags of `serve`; each has an environment variable of the same meaning.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -102,6 +146,25 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub forward: ForwardArgs,
+
+    #[command(flatten)]
+    pub payram: PayramApiArgs,
+
+    /// Run reconciliation this often (e.g. 5m, 1h); unset or blank: never. Needs
+    /// `PAYRAM_BASE_URL`.
+    #[arg(long, env = "RECONCILE_INTERVAL", value_name = "DURATION")]
+    pub reconcile_interval: Option<String>,
+
+    /// Reconciliation checks the payments not yet FILLED or `OVER_FILLED` of which nothing was
+    /// heard for this long (e.g. 30m, 2h, 90s).
+    #[arg(
+        long,
+        env = "RECONCILE_OLDER_THAN",
+        default_value = "30m",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub reconcile_older_than: Duration,
 
     /// Comma-separated PayRam project API keys; every one is accepted (key rotation). Required.
     #[arg(long, env = "PAYRAM_API_KEYS", hide_env_values = true, value_name = "KEYS")]
@@ -157,6 +220,18 @@ pub struct Settings {
     pub retry_poll_interval: Duration,
     /// Credit forwarding, when `CREDIT_FORWARD_URL` is set.
     pub forwarding: Option<Forwarding>,
+    /// The periodic reconciliation, when `RECONCILE_INTERVAL` is set.
+    pub reconcile: Option<ReconcileSettings>,
+}
+
+/// The periodic reconciliation of `serve`.
+#[derive(Debug, Clone)]
+pub struct ReconcileSettings {
+    /// Time between the end of one run and the start of the next.
+    pub interval: Duration,
+    /// Payments of which nothing was heard for this long are checked.
+    pub older_than: Duration,
+    pub api: ApiConfig,
 }
 
 /// A setting that cannot be used; the message says which and why.
@@ -180,6 +255,15 @@ pub enum SettingsError {
     RetryMaxAttempts,
     #[error(transparent)]
     Forward(#[from] ForwardError),
+    #[error(
+        "PAYRAM_BASE_URL is not set: {0} asks PayRam's API for payments; set PAYRAM_BASE_URL \
+         (or --payram-base-url) to your PayRam server's address, e.g. https://payram.example.com"
+    )]
+    NoBaseUrl(&'static str),
+    #[error(transparent)]
+    PayramApi(#[from] ConfigError),
+    #[error("{name}: {problem}")]
+    Duration { name: &'static str, problem: String },
 }
 
 impl ServeArgs {
@@ -199,6 +283,23 @@ impl ServeArgs {
         if self.max_body_bytes == 0 {
             return Err(SettingsError::MaxBodyBytes);
         }
+        let reconcile = match non_blank(self.reconcile_interval.as_deref()) {
+            None => None,
+            Some(interval) => {
+                let interval = parse_duration(interval).map_err(|problem| {
+                    SettingsError::Duration { name: "RECONCILE_INTERVAL", problem }
+                })?;
+                if interval.is_zero() {
+                    return Err(SettingsError::Duration {
+                        name: "RECONCILE_INTERVAL",
+                        problem: "must be longer than zero (leave it unset to never reconcile)"
+                            .to_owned(),
+                    });
+                }
+                let api = self.payram.config(&api_keys, "RECONCILE_INTERVAL is set, so serve")?;
+                Some(ReconcileSettings { interval, older_than: self.reconcile_older_than, api })
+            }
+        };
         Ok(Settings {
             database_url: self.database.database_url.clone(),
             db_busy_timeout: self.database.busy_timeout(),
@@ -212,6 +313,7 @@ impl ServeArgs {
             retry_policy: self.retry.policy()?,
             retry_poll_interval: self.retry.poll_interval(),
             forwarding: self.forward.forwarding()?,
+            reconcile,
         })
     }
 }
@@ -222,6 +324,16 @@ impl DatabaseArgs {
     pub const fn busy_timeout(&self) -> Duration {
         Duration::from_millis(self.db_busy_timeout_ms)
     }
+}
+
+/// A duration such as `90s`, `30m`, `2h`, `1h 30m` or `500ms` (`humantime`'s syntax).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|err| format!("{text:?} is not a duration ({err}); write e.g. 90s, 30m or 2h"))
+}
+
+fn non_blank(text: Option<&str>) -> Option<&str> {
+    text.filter(|text| !text.trim().is_empty())
 }
 
 /// Parses `CREDIT_ON`: status names in any case, comma-separated; an empty list credits nothing.
@@ -301,5 +413,63 @@ mod tests {
             parse(&["--api-keys", "k", "--webhook-path", "hook"]),
             Err(SettingsError::WebhookPath(_))
         ));
+    }
+
+    #[test]
+    fn reconciliation_is_off_unless_an_interval_is_set() {
+        assert!(parse(&["--api-keys", "k"]).unwrap().reconcile.is_none());
+        let blank = parse(&["--api-keys", "k", "--reconcile-interval", " "]).unwrap();
+        assert!(blank.reconcile.is_none(), "a blank interval is no interval");
+    }
+
+    #[test]
+    fn reconciling_needs_the_base_url_with_a_clear_message() {
+        let err = parse(&["--api-keys", "k", "--reconcile-interval", "5m"]).unwrap_err();
+        assert!(matches!(err, SettingsError::NoBaseUrl(_)), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("PAYRAM_BASE_URL") && message.contains("RECONCILE_INTERVAL"));
+    }
+
+    #[test]
+    fn reconcile_durations_take_units() {
+        let settings = parse(&[
+            "--api-keys",
+            "first,second",
+            "--reconcile-interval",
+            "90s",
+            "--payram-base-url",
+            "https://payram.example.com",
+        ])
+        .unwrap();
+        let reconcile = settings.reconcile.unwrap();
+        assert_eq!(reconcile.interval, Duration::from_secs(90));
+        assert_eq!(reconcile.older_than, Duration::from_mins(30), "30m by default");
+        assert_eq!(reconcile.api.base_url().as_str(), "https://payram.example.com/");
+        assert_eq!(reconcile.api.timeout, Duration::from_secs(15));
+        assert_eq!(reconcile.api.connect_timeout, Duration::from_secs(5));
+        assert!(!format!("{reconcile:?}").contains("first"), "the key is never shown");
+
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_hours(2)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_mins(90)));
+        assert!(parse_duration("30").unwrap_err().contains("e.g. 90s"));
+    }
+
+    #[test]
+    fn a_zero_interval_or_a_bad_url_is_refused() {
+        let base = ["--api-keys", "k", "--payram-base-url", "https://payram.example.com"];
+        let zero = parse(&[&base[..], &["--reconcile-interval", "0s"]].concat()).unwrap_err();
+        assert!(zero.to_string().starts_with("RECONCILE_INTERVAL: must be longer than zero"));
+        let bad = parse(&[&base[..], &["--reconcile-interval", "soon"]].concat()).unwrap_err();
+        assert!(bad.to_string().contains("\"soon\" is not a duration"), "{bad}");
+        let url = parse(&[
+            "--api-keys",
+            "k",
+            "--reconcile-interval",
+            "1m",
+            "--payram-base-url",
+            "payram",
+        ]);
+        assert!(matches!(url, Err(SettingsError::PayramApi(_))));
     }
 }

@@ -9,11 +9,12 @@ use std::{
 
 use actix_web::{App, HttpServer, dev::Server};
 
+use payram_api::{ApiConfig, PayramApi};
 use payram_domain::CreditPolicy;
 use payram_http::{HttpConfig, Metrics, ProtocolParser, Readiness};
 use payram_ports::{
-    LogCrediting, OutboxService, OutboxUseCases, PaymentService, PaymentUseCases, RetryPolicy,
-    SystemClock,
+    ErrorChain, LogCrediting, OutboxService, OutboxUseCases, PaymentService, PaymentUseCases,
+    ReconcileService, RetryPolicy, SystemClock,
 };
 use payram_store::{SqliteRepository, StoreError, StoreOptions};
 
@@ -29,34 +30,59 @@ pub fn use_cases(
     retry: RetryPolicy,
     outbox: bool,
 ) -> Result<Arc<dyn PaymentUseCases>, StartupError> {
-    let repo = connect(database_url, busy_timeout, outbox)?;
-    Ok(payment_service(repo, policy, retry))
+    Ok(Core::open(database_url, busy_timeout, policy, retry, outbox)?.use_cases)
 }
 
-fn connect(
+/// Reconciliation wired: the same core as [`use_cases`], plus PayRam's API.
+pub fn reconciler(
     database_url: &str,
     busy_timeout: Duration,
-    outbox: bool,
-) -> Result<SqliteRepository, StartupError> {
-    let options = StoreOptions { busy_timeout, outbox, ..StoreOptions::default() };
-    Ok(payram_store::connect(database_url, &options)?)
-}
-
-fn payment_service(
-    repo: SqliteRepository,
     policy: CreditPolicy,
     retry: RetryPolicy,
-) -> Arc<dyn PaymentUseCases> {
-    Arc::new(
-        PaymentService::new(
-            Arc::new(repo),
-            Arc::new(LogCrediting),
+    outbox: bool,
+    api: ApiConfig,
+) -> Result<ReconcileService, StartupError> {
+    Core::open(database_url, busy_timeout, policy, retry, outbox)?.reconciler(api)
+}
+
+/// The store and the use cases on it.
+struct Core {
+    repo: Arc<SqliteRepository>,
+    use_cases: Arc<dyn PaymentUseCases>,
+}
+
+impl Core {
+    fn open(
+        database_url: &str,
+        busy_timeout: Duration,
+        policy: CreditPolicy,
+        retry: RetryPolicy,
+        outbox: bool,
+    ) -> Result<Self, StartupError> {
+        let options = StoreOptions { busy_timeout, outbox, ..StoreOptions::default() };
+        let repo = Arc::new(payram_store::connect(database_url, &options)?);
+        let use_cases = Arc::new(
+            PaymentService::new(
+                repo.clone(),
+                Arc::new(LogCrediting),
+                Arc::new(SystemClock),
+                Arc::new(ProtocolParser),
+                policy,
+            )
+            .with_retry_policy(retry),
+        );
+        Ok(Self { repo, use_cases })
+    }
+
+    /// Answers from PayRam's API go through the same use cases as webhooks.
+    fn reconciler(&self, api: ApiConfig) -> Result<ReconcileService, StartupError> {
+        Ok(ReconcileService::new(
+            Arc::clone(&self.use_cases),
+            self.repo.clone(),
+            Arc::new(PayramApi::new(api)?),
             Arc::new(SystemClock),
-            Arc::new(ProtocolParser),
-            policy,
-        )
-        .with_retry_policy(retry),
-    )
+        ))
+    }
 }
 
 /// Retries due failed events every `interval`, for as long as the server runs. The schedule
@@ -68,10 +94,38 @@ async fn retry_worker(use_cases: Arc<dyn PaymentUseCases>, interval: Duration, r
         match use_cases.retry_due().await {
             Ok(receipts) if receipts.is_empty() => {}
             Ok(receipts) => tracing::info!(retried = receipts.len(), "retried failed events"),
-            Err(err) => tracing::warn!(error = %payram_ports::ErrorChain(&err),
+            Err(err) => tracing::warn!(error = %ErrorChain(&err),
                 "retry worker could not read or update the event log; trying again later"),
         }
     }
+}
+
+/// Every `interval` (from the end of one run to the start of the next), asks PayRam about the
+/// payments not settled of which nothing was heard for `older_than`, for as long as the server
+/// runs.
+async fn reconcile_worker(reconciling: Reconciling, running: Running) {
+    let _running = running;
+    loop {
+        actix_web::rt::time::sleep(reconciling.interval).await;
+        match reconciling.reconciler.reconcile_quiet(reconciling.older_than).await {
+            Ok(report) if report.checks.is_empty() => {}
+            Ok(report) => tracing::info!(
+                checked = report.checks.len(),
+                applied = report.count("applied"),
+                failed = report.failures(),
+                "reconciliation run finished"
+            ),
+            Err(err) => tracing::warn!(error = %ErrorChain(&err),
+                "reconciliation could not list the payments to check; trying again later"),
+        }
+    }
+}
+
+/// The periodic reconciliation of a running server.
+struct Reconciling {
+    reconciler: Arc<ReconcileService>,
+    interval: Duration,
+    older_than: Duration,
 }
 
 /// A worker's readiness flag: cleared when the worker stops for any reason (its task ends,
@@ -87,17 +141,19 @@ impl Drop for Running {
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
+/// The background workers of `serve`, each with its readiness flag.
+struct Workers {
+    retry: (Arc<dyn PaymentUseCases>, Duration, Arc<AtomicBool>),
+    /// The outbox and its polling interval, when credits are forwarded.
+    outbox: Option<(Arc<dyn OutboxUseCases>, Duration, Arc<AtomicBool>)>,
+    reconcile: Option<(Reconciling, Arc<AtomicBool>)>,
+}
+
 /// The wired service, bound and ready to run.
 pub struct Application {
     addr: SocketAddr,
     server: Server,
-    use_cases: Arc<dyn PaymentUseCases>,
-    retry_poll_interval: Duration,
-    /// The outbox and its polling interval, when credits are forwarded.
-    outbox: Option<(Arc<dyn OutboxUseCases>, Duration)>,
-    /// The workers' readiness flags.
-    retry_running: Arc<AtomicBool>,
-    outbox_running: Option<Arc<AtomicBool>>,
+    workers: Workers,
 }
 
 /// Why the service could not start.
@@ -107,6 +163,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("cannot set up credit forwarding")]
     Forwarder(#[source] reqwest::Error),
+    #[error("cannot set up the PayRam API client")]
+    PayramApi(#[from] payram_api::ConfigError),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -124,27 +182,54 @@ impl Application {
             tracing::info!(migrations = ?applied, "applied pending migrations");
         }
         let forwarding = settings.forwarding.as_ref();
-        let repo = connect(&settings.database_url, settings.db_busy_timeout, forwarding.is_some())?;
+        let core = Core::open(
+            &settings.database_url,
+            settings.db_busy_timeout,
+            settings.credit_policy.clone(),
+            settings.retry_policy,
+            forwarding.is_some(),
+        )?;
+        let mut readiness = Readiness::default();
         let outbox = forwarding
             .map(|forwarding| {
                 let forwarder = forwarding.forwarder().map_err(StartupError::Forwarder)?;
                 let service: Arc<dyn OutboxUseCases> = Arc::new(OutboxService::new(
-                    Arc::new(repo.clone()),
+                    core.repo.clone(),
                     Arc::new(forwarder),
                     Arc::new(SystemClock),
                     forwarding.retry,
                 ));
-                Ok::<_, StartupError>((service, forwarding.poll_interval))
+                Ok::<_, StartupError>((
+                    service,
+                    forwarding.poll_interval,
+                    readiness.worker("outbox"),
+                ))
             })
             .transpose()?;
-        let use_cases =
-            payment_service(repo, settings.credit_policy.clone(), settings.retry_policy);
-        let worker_use_cases = Arc::clone(&use_cases);
-        let http_outbox = outbox.as_ref().map(|(service, _)| Arc::clone(service));
+        let reconcile = settings
+            .reconcile
+            .as_ref()
+            .map(|reconcile| {
+                let reconciling = Reconciling {
+                    reconciler: Arc::new(core.reconciler(reconcile.api.clone())?),
+                    interval: reconcile.interval,
+                    older_than: reconcile.older_than,
+                };
+                Ok::<_, StartupError>((reconciling, readiness.worker("reconcile")))
+            })
+            .transpose()?;
+        let use_cases = core.use_cases;
+        let workers = Workers {
+            retry: (
+                Arc::clone(&use_cases),
+                settings.retry_poll_interval,
+                readiness.worker("retry"),
+            ),
+            outbox,
+            reconcile,
+        };
+        let http_outbox = workers.outbox.as_ref().map(|(service, _, _)| Arc::clone(service));
         let metrics = Arc::new(Metrics::new());
-        let mut readiness = Readiness::default();
-        let retry_running = readiness.worker("retry");
-        let outbox_running = outbox.as_ref().map(|_| readiness.worker("outbox"));
         let config = Arc::new(HttpConfig {
             api_keys: settings.api_keys.clone(),
             webhook_path: settings.webhook_path.clone(),
@@ -170,15 +255,7 @@ impl Application {
         .listen(listener)
         .map_err(bind_error)?
         .run();
-        Ok(Self {
-            addr,
-            server,
-            use_cases: worker_use_cases,
-            retry_poll_interval: settings.retry_poll_interval,
-            outbox,
-            retry_running,
-            outbox_running,
-        })
+        Ok(Self { addr, server, workers })
     }
 
     /// The bound address.
@@ -188,21 +265,22 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then stops accepting and finishes requests in flight.
-    /// Meanwhile a worker retries failed events when they are due, and, when credits are
-    /// forwarded, another delivers due outbox entries.
+    /// Meanwhile a worker retries failed events when they are due; when configured, another
+    /// delivers due outbox entries and another reconciles quiet payments with PayRam.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let worker = actix_web::rt::spawn(retry_worker(
-            self.use_cases,
-            self.retry_poll_interval,
-            Running(self.retry_running),
-        ));
-        let forwarder = self.outbox.zip(self.outbox_running).map(|((outbox, interval), flag)| {
-            actix_web::rt::spawn(outbox_worker(outbox, interval, Running(flag)))
-        });
+        let Workers { retry, outbox, reconcile } = self.workers;
+        let (use_cases, interval, flag) = retry;
+        let mut spawned =
+            vec![actix_web::rt::spawn(retry_worker(use_cases, interval, Running(flag)))];
+        if let Some((outbox, interval, flag)) = outbox {
+            spawned.push(actix_web::rt::spawn(outbox_worker(outbox, interval, Running(flag))));
+        }
+        if let Some((reconciling, flag)) = reconcile {
+            spawned.push(actix_web::rt::spawn(reconcile_worker(reconciling, Running(flag))));
+        }
         let res = self.server.await;
-        worker.abort();
-        if let Some(forwarder) = forwarder {
-            forwarder.abort();
+        for worker in spawned {
+            worker.abort();
         }
         res
     }

@@ -40,20 +40,26 @@ use std::sync::Arc;
 use actix_web::{http::header, web};
 use secrecy::SecretString;
 
-use payram_domain::Inbound;
+use payram_domain::{Inbound, Notification};
 use payram_ports::{BodyParser, OutboxUseCases, PaymentUseCases, Rejection};
 
 use crate::error::ApiError;
 pub use crate::metrics::{Metrics, Readiness};
 
-/// The [`BodyParser`] port on PayRam's wire format ([`payram_protocol::parse_body`]): how live
-/// deliveries, replays and retries all read a raw body.
+/// The [`BodyParser`] port on PayRam's wire format ([`payram_protocol::parse_body`] and
+/// [`payram_protocol::parse_payment_lookup`]): how live deliveries, replays and retries all
+/// read a raw body.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProtocolParser;
 
 impl BodyParser for ProtocolParser {
     fn parse(&self, body: &[u8]) -> Result<Inbound, Rejection> {
         payram_protocol::parse_body(body)
+            .map_err(|err| Rejection { outcome: err.outcome(), message: err.to_string() })
+    }
+
+    fn parse_lookup(&self, body: &[u8]) -> Result<Notification, Rejection> {
+        payram_protocol::parse_payment_lookup(body)
             .map_err(|err| Rejection { outcome: err.outcome(), message: err.to_string() })
     }
 }

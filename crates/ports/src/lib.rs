@@ -1,10 +1,11 @@
 //! The ports of payram-merchant and the use-case service that drives them.
 //!
 //! Outbound ports ([`PaymentRepository`], [`OutboxRepository`], [`Crediting`], [`Clock`],
-//! [`BodyParser`]) are what the core needs from the world; the inbound ports
+//! [`BodyParser`], [`PayramGateway`]) are what the core needs from the world; the inbound ports
 //! ([`PaymentUseCases`], [`OutboxUseCases`]) are what driving adapters (HTTP, CLI) may ask of
 //! the core. [`PaymentService`] and [`OutboxService`] implement them on top of the outbound
-//! ones.
+//! ones; [`ReconcileService`] asks PayRam about quiet payments and feeds its answers through
+//! [`PaymentService`].
 //! With the `mocks` feature every port has a `mockall` mock (`MockPaymentRepository`, ...).
 //!
 //! This crate names no web framework, database or async runtime.
@@ -12,9 +13,11 @@
 mod clock;
 mod crediting;
 mod error;
+mod gateway;
 mod model;
 mod outbox;
 mod parser;
+mod reconcile;
 mod repository;
 mod retry;
 mod service;
@@ -26,9 +29,13 @@ pub use clock::{Clock, SystemClock};
 pub use crediting::MockCrediting;
 pub use crediting::{Crediting, LogCrediting};
 pub use error::{BoxError, CreditError, ErrorChain, RepositoryError, ServiceError};
+#[cfg(any(test, feature = "mocks"))]
+pub use gateway::MockPayramGateway;
+pub use gateway::{GatewayError, PayramGateway, PayramPayment};
 pub use model::{
     Applied, CreditEntry, CustomerView, Delivery, EventFilter, EventId, EventRecord, EventSummary,
-    NewEvent, Origin, PaymentView, Receipt, RecordedCredit, RecordedPayout, Rejection, Stats,
+    NewEvent, Origin, PaymentView, Receipt, ReconcileCandidate, RecordedCredit, RecordedPayout,
+    Rejection, Stats,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::{MockOutboxRepository, MockOutboxUseCases};
@@ -39,6 +46,9 @@ pub use outbox::{
 pub use parser::BodyParser;
 #[cfg(any(test, feature = "mocks"))]
 pub use parser::MockBodyParser;
+pub use reconcile::{
+    Check, CheckError, RECONCILE_BATCH, ReconcileReport, ReconcileService, SETTLED,
+};
 #[cfg(any(test, feature = "mocks"))]
 pub use repository::MockPaymentRepository;
 pub use repository::PaymentRepository;

@@ -15,15 +15,19 @@ pub enum Origin {
     Webhook,
     /// The stored raw body of the given event, fed through the same path again.
     Replay(EventId),
+    /// PayRam's answer to a lookup of the payment (its API), fed through the same path as a
+    /// webhook; the raw body is the API's answer.
+    Reconciliation,
 }
 
 impl Origin {
-    /// `webhook` or `replay`.
+    /// `webhook`, `replay` or `reconciliation`: the value of the events' `origin` column.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Webhook => "webhook",
             Self::Replay(_) => "replay",
+            Self::Reconciliation => "reconciliation",
         }
     }
 
@@ -31,7 +35,7 @@ impl Origin {
     #[must_use]
     pub const fn replay_of(self) -> Option<EventId> {
         match self {
-            Self::Webhook => None,
+            Self::Webhook | Self::Reconciliation => None,
             Self::Replay(id) => Some(id),
         }
     }
@@ -216,4 +220,14 @@ pub struct Stats {
     pub outbox_dead: u64,
     /// When the oldest pending outbox entry was created.
     pub oldest_pending_outbox: Option<DateTime<Utc>>,
+}
+
+/// A payment that reconciliation should check with PayRam: not settled, and nothing heard of
+/// it for a while.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReconcileCandidate {
+    pub reference_id: ReferenceId,
+    pub status: PaymentStatus,
+    /// When the newest event about this payment was recorded (webhook, replay or lookup).
+    pub last_event_at: DateTime<Utc>,
 }

@@ -2,12 +2,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use payram_domain::{
-    CheckedNotification, CustomerId, EventOutcome, PayoutNotification, ReferenceId,
+    CheckedNotification, CustomerId, EventOutcome, PaymentStatus, PayoutNotification, ReferenceId,
 };
 
 use crate::{
     Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, PaymentView,
-    RecordedCredit, RecordedPayout, RepositoryError, Stats,
+    ReconcileCandidate, RecordedCredit, RecordedPayout, RepositoryError, Stats,
 };
 
 /// Outbound port: the payments, their event log and the credit ledger.
@@ -115,4 +115,14 @@ pub trait PaymentRepository: Send + Sync {
 
     /// Figures about the whole store, for monitoring.
     async fn stats(&self) -> Result<Stats, RepositoryError>;
+
+    /// Payments whose status is one of `statuses` and whose newest event (of any origin) was
+    /// recorded at or before `quiet_since`, the longest quiet first, at most `limit`
+    /// (capped at [`EventFilter::MAX_LIMIT`]). Reconciliation asks PayRam about these.
+    async fn payments_to_reconcile(
+        &self,
+        statuses: Vec<PaymentStatus>,
+        quiet_since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ReconcileCandidate>, RepositoryError>;
 }

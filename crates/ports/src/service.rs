@@ -8,7 +8,7 @@ use payram_domain::{
 
 use crate::{
     Applied, BodyParser, Clock, Crediting, CustomerView, Delivery, ErrorChain, EventFilter,
-    EventId, EventRecord, NewEvent, Origin, PaymentRepository, PaymentView, Receipt,
+    EventId, EventRecord, NewEvent, Origin, PaymentRepository, PaymentView, Receipt, Rejection,
     RepositoryError, RetryPolicy, ServiceError, Stats,
 };
 
@@ -18,6 +18,9 @@ const CONFLICT_ATTEMPTS: usize = 3;
 
 /// How many due events one step of the retry worker takes on.
 const RETRY_BATCH: u32 = 100;
+
+/// The longest chain of replays followed back to find the format of a stored body.
+const MAX_REPLAY_CHAIN: usize = 16;
 
 /// Inbound port: what driving adapters may ask of the core.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -236,7 +239,7 @@ impl PaymentService {
         &self,
         event: &EventRecord,
     ) -> Result<Result<(EventOutcome, Amount), String>, ServiceError> {
-        let Ok(Inbound::Payment(notification)) = self.parser.parse(&event.raw_body) else {
+        let Ok(Inbound::Payment(notification)) = self.parse_stored(event).await? else {
             return Ok(Err("the stored body is not a payment notification".to_owned()));
         };
         let checked = match self.policy.check(notification) {
@@ -260,6 +263,31 @@ impl PaymentService {
             return Ok(Err(error));
         }
         Ok(Ok((event_outcome(applied.outcome), credited)))
+    }
+
+    /// Reads a stored raw body in the format it arrived in: a reconciliation event holds an
+    /// answer of PayRam's lookup API, a webhook event a webhook body, and a replay holds the
+    /// body of the event it replayed.
+    async fn parse_stored(
+        &self,
+        event: &EventRecord,
+    ) -> Result<Result<Inbound, Rejection>, ServiceError> {
+        let mut origin = event.origin;
+        // Replays of replays form a chain back to the first event; bounded in case stored
+        // rows point at each other.
+        for _ in 0..MAX_REPLAY_CHAIN {
+            match origin {
+                Origin::Webhook => break,
+                Origin::Reconciliation => {
+                    return Ok(self.parser.parse_lookup(&event.raw_body).map(Inbound::Payment));
+                }
+                Origin::Replay(of) => match self.repo.find_event(of).await? {
+                    Some(replayed) => origin = replayed.origin,
+                    None => break,
+                },
+            }
+        }
+        Ok(self.parser.parse(&event.raw_body))
     }
 
     /// Hands committed credits to the crediting adapter.
@@ -395,7 +423,7 @@ impl PaymentUseCases for PaymentService {
         if matches!(original.outcome, EventOutcome::Failed | EventOutcome::Dead) {
             return self.retry_event(original).await.map(Some);
         }
-        let content = self.parser.parse(&original.raw_body);
+        let content = self.parse_stored(&original).await?;
         let delivery = Delivery {
             origin: Origin::Replay(id),
             method: original.method,
@@ -979,5 +1007,72 @@ mod tests {
             .unwrap();
 
         assert_eq!((receipt.event_id, receipt.outcome), (5, EventOutcome::Duplicate));
+    }
+
+    fn lookup_parser() -> MockBodyParser {
+        let mut parser = MockBodyParser::new();
+        parser.expect_parse().never();
+        parser
+            .expect_parse_lookup()
+            .withf(|body| body == b"{stored}")
+            .returning(|_| Ok(filled(Some("cust-1"))));
+        parser
+    }
+
+    #[tokio::test]
+    async fn a_reconciliation_event_is_replayed_as_the_api_answer_it_holds() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_find_event().with(eq(41)).returning(|id| {
+            Ok(Some(EventRecord { origin: Origin::Reconciliation, ..stored_event(id) }))
+        });
+        repo.expect_apply_notification()
+            .withf(|event, _| event.origin == Origin::Replay(41) && event.raw_body == b"{stored}")
+            .times(1)
+            .returning(|_, _| Ok(applied(Outcome::Duplicate, None)));
+
+        let receipt =
+            service_with_parser(repo, MockCrediting::new(), lookup_parser()).replay(41).await;
+
+        assert_eq!(receipt.unwrap().unwrap().outcome, EventOutcome::Duplicate);
+    }
+
+    #[tokio::test]
+    async fn a_replay_of_a_replay_is_read_like_the_first_event() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_find_event().with(eq(42)).returning(|id| {
+            Ok(Some(EventRecord { origin: Origin::Replay(41), ..stored_event(id) }))
+        });
+        repo.expect_find_event().with(eq(41)).returning(|id| {
+            Ok(Some(EventRecord { origin: Origin::Reconciliation, ..stored_event(id) }))
+        });
+        repo.expect_apply_notification()
+            .withf(|event, _| event.origin == Origin::Replay(42))
+            .times(1)
+            .returning(|_, _| Ok(applied(Outcome::Duplicate, None)));
+
+        let receipt =
+            service_with_parser(repo, MockCrediting::new(), lookup_parser()).replay(42).await;
+
+        assert_eq!(receipt.unwrap().unwrap().outcome, EventOutcome::Duplicate);
+    }
+
+    #[tokio::test]
+    async fn a_failed_reconciliation_event_is_retried_from_the_api_answer() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_due_events().returning(|_, _| {
+            Ok(vec![EventRecord { origin: Origin::Reconciliation, ..failed_event(8, 1) }])
+        });
+        repo.expect_credits_of_event().returning(|_| Ok(vec![]));
+        repo.expect_retry_notification()
+            .withf(|id, _, checked| {
+                *id == 8 && checked.notification().reference_id.as_str() == "ref-1"
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(applied(Outcome::Duplicate, None)));
+
+        let receipts =
+            retrying(repo, MockCrediting::new(), lookup_parser()).retry_due().await.unwrap();
+
+        assert_eq!(receipts[0].outcome, EventOutcome::Duplicate);
     }
 }

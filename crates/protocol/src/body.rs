@@ -141,16 +141,16 @@ fn payout(wire: &WireBody<'_>, event_type: String) -> Result<Inbound, ParseError
     Ok(Inbound::Payout(PayoutNotification { payout_id, event_type, status }))
 }
 
-fn invalid(message: &str) -> ParseError {
+pub(crate) fn invalid(message: &str) -> ParseError {
     ParseError::InvalidPayload(message.to_owned())
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
+pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|text| !text.trim().is_empty())
 }
 
 /// A JSON string (unescaped) or number (its exact text); `null` and absence are `None`.
-fn text(raw: Option<&RawValue>, field: &str) -> Result<Option<String>, ParseError> {
+pub(crate) fn text(raw: Option<&RawValue>, field: &str) -> Result<Option<String>, ParseError> {
     let Some(raw) = raw else { return Ok(None) };
     let json = raw.get();
     match json.as_bytes().first() {
@@ -163,7 +163,7 @@ fn text(raw: Option<&RawValue>, field: &str) -> Result<Option<String>, ParseErro
 }
 
 /// Money as a JSON string or number, parsed exactly; `null`, absence and `""` are `None`.
-fn money(raw: Option<&RawValue>, field: &str) -> Result<Option<Amount>, ParseError> {
+pub(crate) fn money(raw: Option<&RawValue>, field: &str) -> Result<Option<Amount>, ParseError> {
     let Some(raw) = raw else { return Ok(None) };
     let json = raw.get();
     let digits = match json.as_bytes().first() {

@@ -13,7 +13,7 @@ use payram_domain::{
 };
 use payram_ports::{
     BoxError, CreditEntry, EventRecord, EventSummary, Origin, OutboxEntry, OutboxState,
-    RecordedCredit,
+    ReconcileCandidate, RecordedCredit,
 };
 
 use crate::{
@@ -264,6 +264,7 @@ impl EventRow {
         let origin = match (self.origin.as_str(), self.replay_of) {
             ("webhook", None) => Origin::Webhook,
             ("replay", Some(of)) => Origin::Replay(of),
+            ("reconciliation", None) => Origin::Reconciliation,
             (other, of) => {
                 return Err(column(
                     "events",
@@ -411,6 +412,24 @@ impl OutboxRow {
             delivered_at: time("delivered_at", self.delivered_at.as_deref())?,
         })
     }
+}
+
+/// A payment to reconcile, from `(reference_id, status, newest event's received_at)`.
+pub(crate) fn reconcile_candidate(
+    (reference_id, status, last_event_at): (String, String, Option<String>),
+) -> Result<ReconcileCandidate, BadColumn> {
+    let key = reference_id.as_str();
+    let last_event_at = last_event_at.ok_or_else(|| BadColumn {
+        table: "events",
+        column: "received_at",
+        key: key.to_owned(),
+        source: "the payment has no event".into(),
+    })?;
+    Ok(ReconcileCandidate {
+        reference_id: column("payments", "reference_id", key, ReferenceId::parse(key))?,
+        status: column("payments", "status", key, status.parse::<PaymentStatus>())?,
+        last_event_at: column("events", "received_at", key, parse_timestamp(&last_event_at))?,
+    })
 }
 
 /// A payout row to insert.

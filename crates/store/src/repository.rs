@@ -10,21 +10,21 @@ use diesel::{
 };
 
 use payram_domain::{
-    Amount, CheckedNotification, CustomerId, EventOutcome, Outcome, Payment, PayoutNotification,
-    ReferenceId,
+    Amount, CheckedNotification, CustomerId, EventOutcome, Outcome, Payment, PaymentStatus,
+    PayoutNotification, ReferenceId,
 };
 use payram_ports::{
     Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, OutboxEntry, OutboxId,
-    OutboxRepository, OutboxState, PaymentRepository, PaymentView, RecordedCredit, RecordedPayout,
-    RepositoryError, Stats,
+    OutboxRepository, OutboxState, PaymentRepository, PaymentView, ReconcileCandidate,
+    RecordedCredit, RecordedPayout, RepositoryError, Stats,
 };
 
 use crate::{
     error::{BadColumn, Failure},
     model::{
         CreditEntryRow, CreditRow, EventRow, EventSummaryRow, NewCreditRow, NewEventRow,
-        NewPayoutRow, OutboxRow, PaymentChanges, PaymentRow, format_timestamp, stored_amount,
-        stored_precision, stored_timestamp,
+        NewPayoutRow, OutboxRow, PaymentChanges, PaymentRow, format_timestamp, reconcile_candidate,
+        stored_amount, stored_precision, stored_timestamp,
     },
     schema::{credits, events, outbox, payments, payouts},
 };
@@ -398,6 +398,36 @@ impl PaymentRepository for SqliteRepository {
                 outbox_dead: count(outbox_dead),
                 oldest_pending_outbox,
             })
+        })
+        .await
+    }
+
+    async fn payments_to_reconcile(
+        &self,
+        statuses: Vec<PaymentStatus>,
+        quiet_since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ReconcileCandidate>, RepositoryError> {
+        self.run(move |conn| {
+            let names: Vec<&str> = statuses.iter().map(|status| status.as_str()).collect();
+            // Every payment was created by an event, so the inner join loses none; the newest
+            // event says when the payment was last heard of (a duplicate counts: PayRam just
+            // confirmed the state).
+            let last_event = diesel::dsl::max(events::received_at);
+            payments::table
+                .inner_join(
+                    events::table.on(events::reference_id.eq(payments::reference_id.nullable())),
+                )
+                .filter(payments::status.eq_any(names))
+                .group_by((payments::reference_id, payments::status))
+                .having(last_event.le(format_timestamp(quiet_since)))
+                .order((last_event.asc(), payments::reference_id.asc()))
+                .limit(i64::from(limit.min(EventFilter::MAX_LIMIT)))
+                .select((payments::reference_id, payments::status, last_event))
+                .load::<(String, String, Option<String>)>(conn)?
+                .into_iter()
+                .map(|row| reconcile_candidate(row).map_err(|err| Failure::Corrupt(err.into())))
+                .collect()
         })
         .await
     }

@@ -9,4 +9,5 @@ mod helpers;
 mod migrations;
 mod outbox;
 mod payments;
+mod reconcile;
 mod retries;
