@@ -5,6 +5,7 @@
 mod auth;
 mod cli;
 mod concurrency;
+mod confirm;
 mod crash;
 mod events;
 mod faults;

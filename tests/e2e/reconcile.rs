@@ -18,20 +18,20 @@ use tokio::{
 use crate::helpers::{OLD_KEY, TEST_KEY, TestApp, binary, fixture};
 
 /// The payment of `open_no_deposit.json`, for customer `cust_1001`, 50 USDC requested.
-const REFERENCE: &str = "3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11";
+pub(crate) const REFERENCE: &str = "3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11";
 /// A bound on a failure, not a synchronisation: the tests poll for what they expect.
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// What PayRam's API says once the payment is paid (amounts as a string and as a number,
 /// fields we do not read, camelCase as documented).
-const FILLED_ANSWER: &str = r#"{"referenceID":"3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11","invoiceID":"INV-0090","customerID":"cust_1001","paymentState":"FILLED","amountInUSD":"50.00","filledAmount":50.000000,"filledAmountInUSD":"50.00","currencySymbol":"USDC","depositAddress":"0xa214da71dbe437a7911e81ddda210dc7c8dbb3a1","createdAt":"2026-11-26T12:00:00Z"}"#;
+pub(crate) const FILLED_ANSWER: &str = r#"{"referenceID":"3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11","invoiceID":"INV-0090","customerID":"cust_1001","paymentState":"FILLED","amountInUSD":"50.00","filledAmount":50.000000,"filledAmountInUSD":"50.00","currencySymbol":"USDC","depositAddress":"0xa214da71dbe437a7911e81ddda210dc7c8dbb3a1","createdAt":"2026-11-26T12:00:00Z"}"#;
 
 /// What PayRam's API says while nothing was paid.
-const OPEN_ANSWER: &str = r#"{"referenceID":"3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11","invoiceID":"INV-0090","customerID":"cust_1001","paymentState":"OPEN","amountInUSD":"50.00","filledAmount":null,"filledAmountInUSD":null,"currencySymbol":"USDC"}"#;
+pub(crate) const OPEN_ANSWER: &str = r#"{"referenceID":"3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11","invoiceID":"INV-0090","customerID":"cust_1001","paymentState":"OPEN","amountInUSD":"50.00","filledAmount":null,"filledAmountInUSD":null,"currencySymbol":"USDC"}"#;
 
 /// A fake of PayRam's payment lookup API. It answers each reference what the test set
 /// (404 otherwise) and keeps the head of every request. It stops when dropped.
-struct FakePayram {
+pub(crate) struct FakePayram {
     addr: SocketAddr,
     answers: Arc<Mutex<HashMap<String, (u16, String)>>>,
     requests: Arc<Mutex<Vec<String>>>,
@@ -39,7 +39,7 @@ struct FakePayram {
 }
 
 impl FakePayram {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let answers = Arc::new(Mutex::new(HashMap::<String, (u16, String)>::new()));
@@ -77,16 +77,16 @@ impl FakePayram {
         Self { addr, answers, requests, server }
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// From now on, a lookup of `reference` gets this status and body.
-    fn answer(&self, reference: &str, status: u16, body: &str) {
+    pub(crate) fn answer(&self, reference: &str, status: u16, body: &str) {
         self.answers.lock().unwrap().insert(reference.to_owned(), (status, body.to_owned()));
     }
 
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
     }
 }

@@ -135,12 +135,14 @@ fn events(args: EventsArgs) -> Result<(), String> {
     // The CLI never migrates behind the operator's back: a database with pending migrations
     // is refused with a message naming `payram-merchant migrate`.
     let outbox = args.forward.forwarding().map_err(|err| err.to_string())?.is_some();
+    let confirm = crate::events::confirmation(&args)?;
     let use_cases = crate::use_cases(
         &args.database.database_url,
         args.database.busy_timeout(),
         policy,
         retry,
         outbox,
+        confirm,
     )
     .map_err(|err| error_chain(&err))?;
     block_on(crate::events::run(use_cases.as_ref(), args.command))
@@ -218,6 +220,7 @@ mod tests {
             "PAYRAM_API_CONNECT_TIMEOUT",
             "RECONCILE_INTERVAL",
             "RECONCILE_OLDER_THAN",
+            "CONFIRM_BEFORE_CREDIT",
         ] {
             assert!(serve.contains(name), "serve --help lacks {name}");
         }

@@ -11,7 +11,9 @@ use payram_ports::{EventFilter, EventRecord, Origin, PaymentUseCases, Receipt};
 
 use crate::{
     forward::ForwardArgs,
-    settings::{DatabaseArgs, RetryArgs, parse_credit_on},
+    settings::{
+        ConfirmArgs, DatabaseArgs, PayramApiArgs, RetryArgs, SettingsError, parse_credit_on,
+    },
 };
 
 #[derive(Args, Debug)]
@@ -25,6 +27,25 @@ pub struct EventsArgs {
     /// Replays that credit also write an outbox entry when forwarding is on, as in `serve`.
     #[command(flatten)]
     pub forward: ForwardArgs,
+
+    /// Replays that would credit ask PayRam first when `CONFIRM_BEFORE_CREDIT` is on, as in
+    /// `serve`.
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+
+    #[command(flatten)]
+    pub payram: PayramApiArgs,
+
+    /// PayRam project API keys; the first is sent to PayRam. Needed only with
+    /// `CONFIRM_BEFORE_CREDIT`.
+    #[arg(
+        long,
+        env = "PAYRAM_API_KEYS",
+        hide_env_values = true,
+        value_name = "KEYS",
+        global = true
+    )]
+    pub api_keys: Option<String>,
 
     /// Statuses whose USD amount is credited when a replay applies (as for `serve`).
     #[arg(
@@ -47,7 +68,7 @@ pub enum EventsCommand {
             long,
             value_parser = parse_outcome,
             help = "Only events with this outcome (applied, duplicate, stale, ignored, payout, \
-                    ping, malformed_json, invalid_payload)"
+                    ping, malformed_json, invalid_payload, failed, dead, waiting)"
         )]
         outcome: Option<EventOutcome>,
         /// Only events of this payment reference.
@@ -195,4 +216,19 @@ fn write_event(out: &mut impl Write, event: &EventRecord) -> io::Result<()> {
 /// The policy for replays, from `CREDIT_ON`.
 pub fn credit_policy(args: &EventsArgs) -> Result<payram_domain::CreditPolicy, String> {
     parse_credit_on(&args.credit_on).map_err(|err| err.to_string())
+}
+
+/// PayRam's API settings when `CONFIRM_BEFORE_CREDIT` is on.
+pub fn confirmation(args: &EventsArgs) -> Result<Option<payram_api::ApiConfig>, String> {
+    if !args.confirm.confirm_before_credit {
+        return Ok(None);
+    }
+    let keys = args
+        .api_keys
+        .as_deref()
+        .filter(|keys| !keys.trim().is_empty())
+        .ok_or_else(|| SettingsError::NoApiKeys.to_string())?;
+    let keys = payram_protocol::ApiKeys::from_comma_separated(keys)
+        .map_err(|err| SettingsError::ApiKeys(err).to_string())?;
+    args.confirm.confirmation(&args.payram, &keys).map_err(|err| err.to_string())
 }

@@ -135,6 +135,40 @@ impl PayramApiArgs {
     }
 }
 
+/// `CONFIRM_BEFORE_CREDIT` (shared by `serve` and `events`, whose replays credit too).
+#[derive(Args, Debug, Clone)]
+pub struct ConfirmArgs {
+    /// When true, a crediting notification is credited only once PayRam's API confirms a
+    /// state and USD amount at least as advanced; meanwhile its event is `waiting` and PayRam
+    /// is asked again on the retry schedule. Needs `PAYRAM_BASE_URL`.
+    #[arg(
+        long,
+        env = "CONFIRM_BEFORE_CREDIT",
+        default_value = "false",
+        value_name = "BOOL",
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub confirm_before_credit: bool,
+}
+
+impl ConfirmArgs {
+    /// The PayRam API client's settings when confirmation is on.
+    pub fn confirmation(
+        &self,
+        payram: &PayramApiArgs,
+        keys: &ApiKeys,
+    ) -> Result<Option<ApiConfig>, SettingsError> {
+        if !self.confirm_before_credit {
+            return Ok(None);
+        }
+        payram.config(keys, "CONFIRM_BEFORE_CREDIT is true, so crediting").map(Some)
+    }
+}
+
 /// Flags of `serve`; each has an environment variable of the same meaning.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -149,6 +183,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub payram: PayramApiArgs,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 
     /// Run reconciliation this often (e.g. 5m, 1h); unset or blank: never. Needs
     /// `PAYRAM_BASE_URL`.
@@ -222,6 +259,8 @@ pub struct Settings {
     pub forwarding: Option<Forwarding>,
     /// The periodic reconciliation, when `RECONCILE_INTERVAL` is set.
     pub reconcile: Option<ReconcileSettings>,
+    /// PayRam's API, asked before crediting, when `CONFIRM_BEFORE_CREDIT` is true.
+    pub confirm: Option<ApiConfig>,
 }
 
 /// The periodic reconciliation of `serve`.
@@ -300,6 +339,7 @@ impl ServeArgs {
                 Some(ReconcileSettings { interval, older_than: self.reconcile_older_than, api })
             }
         };
+        let confirm = self.confirm.confirmation(&self.payram, &api_keys)?;
         Ok(Settings {
             database_url: self.database.database_url.clone(),
             db_busy_timeout: self.database.busy_timeout(),
@@ -314,6 +354,7 @@ impl ServeArgs {
             retry_poll_interval: self.retry.poll_interval(),
             forwarding: self.forward.forwarding()?,
             reconcile,
+            confirm,
         })
     }
 }

@@ -29,8 +29,9 @@ pub fn use_cases(
     policy: CreditPolicy,
     retry: RetryPolicy,
     outbox: bool,
+    confirm: Option<ApiConfig>,
 ) -> Result<Arc<dyn PaymentUseCases>, StartupError> {
-    Ok(Core::open(database_url, busy_timeout, policy, retry, outbox)?.use_cases)
+    Ok(Core::open(database_url, busy_timeout, policy, retry, outbox, confirm)?.use_cases)
 }
 
 /// Reconciliation wired: the same core as [`use_cases`], plus PayRam's API.
@@ -42,7 +43,7 @@ pub fn reconciler(
     outbox: bool,
     api: ApiConfig,
 ) -> Result<ReconcileService, StartupError> {
-    Core::open(database_url, busy_timeout, policy, retry, outbox)?.reconciler(api)
+    Core::open(database_url, busy_timeout, policy, retry, outbox, None)?.reconciler(api)
 }
 
 /// The store and the use cases on it.
@@ -58,20 +59,22 @@ impl Core {
         policy: CreditPolicy,
         retry: RetryPolicy,
         outbox: bool,
+        confirm: Option<ApiConfig>,
     ) -> Result<Self, StartupError> {
         let options = StoreOptions { busy_timeout, outbox, ..StoreOptions::default() };
         let repo = Arc::new(payram_store::connect(database_url, &options)?);
-        let use_cases = Arc::new(
-            PaymentService::new(
-                repo.clone(),
-                Arc::new(LogCrediting),
-                Arc::new(SystemClock),
-                Arc::new(ProtocolParser),
-                policy,
-            )
-            .with_retry_policy(retry),
-        );
-        Ok(Self { repo, use_cases })
+        let mut service = PaymentService::new(
+            repo.clone(),
+            Arc::new(LogCrediting),
+            Arc::new(SystemClock),
+            Arc::new(ProtocolParser),
+            policy,
+        )
+        .with_retry_policy(retry);
+        if let Some(api) = confirm {
+            service = service.with_confirmation(Arc::new(PayramApi::new(api)?));
+        }
+        Ok(Self { repo, use_cases: Arc::new(service) })
     }
 
     /// Answers from PayRam's API go through the same use cases as webhooks.
@@ -188,6 +191,7 @@ impl Application {
             settings.credit_policy.clone(),
             settings.retry_policy,
             forwarding.is_some(),
+            settings.confirm.clone(),
         )?;
         let mut readiness = Readiness::default();
         let outbox = forwarding

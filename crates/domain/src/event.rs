@@ -23,6 +23,9 @@ pub enum EventOutcome {
     Failed,
     /// Processing failed on every attempt; it is not retried (dead letter).
     Dead,
+    /// A crediting notification waiting for PayRam's API to confirm it
+    /// (`CONFIRM_BEFORE_CREDIT`); asked again on a schedule, like a failed event.
+    Waiting,
 }
 
 /// A text that names no [`EventOutcome`].
@@ -32,7 +35,7 @@ pub struct UnknownOutcome(pub String);
 
 impl EventOutcome {
     /// Every outcome.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Applied,
         Self::Duplicate,
         Self::Stale,
@@ -43,6 +46,7 @@ impl EventOutcome {
         Self::InvalidPayload,
         Self::Failed,
         Self::Dead,
+        Self::Waiting,
     ];
 
     /// The snake-case name used in answers, the database and filters.
@@ -59,6 +63,7 @@ impl EventOutcome {
             Self::InvalidPayload => "invalid_payload",
             Self::Failed => "failed",
             Self::Dead => "dead",
+            Self::Waiting => "waiting",
         }
     }
 }

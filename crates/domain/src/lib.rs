@@ -19,7 +19,7 @@ pub use event::{AuthMethod, EventOutcome, UnknownOutcome};
 pub use ids::{CustomerId, IdError, ReferenceId};
 pub use money::{Amount, AmountError};
 pub use notification::{
-    CheckedNotification, CreditPolicy, Inbound, InvalidNotification, Notification,
+    CheckedNotification, Confirmation, CreditPolicy, Inbound, InvalidNotification, Notification,
     PayoutNotification,
 };
 pub use payment::{CorruptPayment, Payment, PaymentRecord, Progress};

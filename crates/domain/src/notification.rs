@@ -179,3 +179,131 @@ mod tests {
         assert_eq!(policy.validate(&filled(None, None)), Ok(()));
     }
 }
+
+/// What PayRam's own view of a payment (its lookup API) says about a notification that would
+/// credit, under `CONFIRM_BEFORE_CREDIT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    /// PayRam's view is at least as advanced in status and in USD received: the notification
+    /// may be applied (as the notification says, never more).
+    Confirmed,
+    /// PayRam's view does not back the notification (yet): wait and ask again. Says why.
+    Unconfirmed(&'static str),
+}
+
+impl CheckedNotification {
+    /// Whether applying this notification would credit the customer if it moved the payment
+    /// forward: its status is credited and it carries a positive USD amount.
+    #[must_use]
+    pub fn may_credit(&self) -> bool {
+        matches!(self.notification.status, ReportedStatus::Known(status) if self.policy.credits(status))
+            && self.notification.filled_amount_in_usd.is_some_and(|usd| usd > Amount::ZERO)
+    }
+
+    /// Whether PayRam's view `view` of the same payment confirms this notification: same
+    /// reference; a known status at least as advanced; a USD amount at least as large. A view
+    /// that contradicts itself (a paid status without a USD amount) confirms nothing, and a
+    /// view more advanced than the notification confirms only the notification, so nothing is
+    /// ever credited on PayRam's word alone.
+    #[must_use]
+    pub fn confirmed_by(&self, view: &Notification) -> Confirmation {
+        let own = &self.notification;
+        if view.reference_id != own.reference_id {
+            return Confirmation::Unconfirmed("PayRam answered about another payment");
+        }
+        let ReportedStatus::Known(view_status) = view.status else {
+            return Confirmation::Unconfirmed("PayRam reports a status it does not define");
+        };
+        if view_status.is_paid() && view.filled_amount_in_usd.is_none() {
+            return Confirmation::Unconfirmed(
+                "PayRam's answer contradicts itself: a paid status without a USD amount",
+            );
+        }
+        let own_rank = match own.status {
+            ReportedStatus::Known(status) => status.rank(),
+            ReportedStatus::Unknown(_) => 0,
+        };
+        let own_usd = own.filled_amount_in_usd.unwrap_or(Amount::ZERO);
+        let view_usd = view.filled_amount_in_usd.unwrap_or(Amount::ZERO);
+        if view_usd < own_usd {
+            return Confirmation::Unconfirmed("PayRam reports less USD received than notified");
+        }
+        if view_status.rank() < own_rank {
+            return Confirmation::Unconfirmed(
+                "PayRam reports a less advanced status than notified",
+            );
+        }
+        Confirmation::Confirmed
+    }
+}
+
+#[cfg(test)]
+mod confirmation_tests {
+    use super::*;
+
+    fn notification(status: &str, usd: Option<&str>) -> Notification {
+        Notification {
+            reference_id: ReferenceId::parse("ref-1").unwrap(),
+            status: ReportedStatus::parse(status),
+            customer_id: Some(CustomerId::parse("cust-1").unwrap()),
+            invoice_id: None,
+            amount: Some(Amount::parse("100").unwrap()),
+            currency: Some("USDC".into()),
+            filled_amount: usd.map(|usd| Amount::parse(usd).unwrap()),
+            filled_amount_in_usd: usd.map(|usd| Amount::parse(usd).unwrap()),
+        }
+    }
+
+    fn checked(status: &str, usd: Option<&str>) -> CheckedNotification {
+        CreditPolicy::default().check(notification(status, usd)).unwrap()
+    }
+
+    #[test]
+    fn only_credited_statuses_with_money_need_confirming() {
+        assert!(checked("FILLED", Some("100")).may_credit());
+        assert!(checked("PARTIALLY_FILLED", Some("0.01")).may_credit());
+        assert!(!checked("PARTIALLY_FILLED", Some("0")).may_credit());
+        assert!(!checked("OPEN", None).may_credit());
+        assert!(!checked("CANCELLED", Some("40")).may_credit());
+        assert!(!checked("CLOSED", None).may_credit());
+    }
+
+    #[test]
+    fn a_view_as_advanced_or_more_confirms() {
+        let filled = checked("FILLED", Some("100"));
+        assert_eq!(
+            filled.confirmed_by(&notification("FILLED", Some("100"))),
+            Confirmation::Confirmed
+        );
+        assert_eq!(
+            filled.confirmed_by(&notification("OVER_FILLED", Some("120"))),
+            Confirmation::Confirmed
+        );
+        let partial = checked("PARTIALLY_FILLED", Some("40"));
+        assert_eq!(
+            partial.confirmed_by(&notification("FILLED", Some("100"))),
+            Confirmation::Confirmed
+        );
+    }
+
+    #[test]
+    fn a_view_behind_or_contradicting_itself_does_not_confirm() {
+        let filled = checked("FILLED", Some("100"));
+        for view in [
+            notification("OPEN", None),
+            notification("PARTIALLY_FILLED", Some("40")),
+            notification("FILLED", Some("99.99")),
+            notification("FILLED", None),
+            notification("CANCELLED", Some("100")),
+            notification("UNDEFINED", Some("100")),
+        ] {
+            assert!(
+                matches!(filled.confirmed_by(&view), Confirmation::Unconfirmed(_)),
+                "{view:?} must not confirm"
+            );
+        }
+        let mut other = notification("FILLED", Some("100"));
+        other.reference_id = ReferenceId::parse("ref-2").unwrap();
+        assert!(matches!(filled.confirmed_by(&other), Confirmation::Unconfirmed(_)));
+    }
+}

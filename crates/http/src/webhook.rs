@@ -129,7 +129,9 @@ fn answer(receipt: &Receipt) -> HttpResponse {
         | EventOutcome::Duplicate
         | EventOutcome::Stale
         | EventOutcome::Ignored
-        | EventOutcome::Payout => HttpResponse::Ok().json(ReceiptAnswer::from(receipt)),
+        | EventOutcome::Payout
+        // Recorded durably and asked again by the server itself: PayRam need not retry.
+        | EventOutcome::Waiting => HttpResponse::Ok().json(ReceiptAnswer::from(receipt)),
         EventOutcome::Ping => HttpResponse::Ok().json(PingAnswer::new()),
         // A live delivery whose processing fails is answered with the storage error itself;
         // a receipt never says failed or dead here, but if it did PayRam must retry.

@@ -76,6 +76,27 @@ pub trait PaymentRepository: Send + Sync {
         next_attempt_at: DateTime<Utc>,
     ) -> Result<EventId, RepositoryError>;
 
+    /// Records a crediting notification waiting for PayRam's API to confirm it
+    /// (`CONFIRM_BEFORE_CREDIT`): outcome `waiting`, one attempt made, the reason in
+    /// `detail`, the next attempt due at `next_attempt_at`. Nothing else changes.
+    async fn record_waiting(
+        &self,
+        event: NewEvent,
+        reference_id: ReferenceId,
+        status: String,
+        reason: String,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<EventId, RepositoryError>;
+
+    /// Counts one more unconfirmed attempt of an event: outcome `waiting` with the reason and
+    /// the next attempt, or `dead` (never retried again) when `next_attempt_at` is `None`.
+    async fn postpone(
+        &self,
+        id: EventId,
+        reason: String,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<(), RepositoryError>;
+
     /// Applies a failed event's notification again, exactly as
     /// [`PaymentRepository::apply_notification`] does (one transaction, same guarantees), but
     /// updates that event in place instead of recording a new one. `at` stamps the writes.
@@ -103,7 +124,8 @@ pub trait PaymentRepository: Send + Sync {
         detail: Option<String>,
     ) -> Result<(), RepositoryError>;
 
-    /// Failed events whose next attempt is due at `now`, the longest waiting first.
+    /// Failed and waiting events whose next attempt is due at `now`, the longest waiting
+    /// first.
     async fn due_events(
         &self,
         now: DateTime<Utc>,

@@ -3,13 +3,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use payram_domain::{
-    Amount, CreditPolicy, CustomerId, EventOutcome, Inbound, Notification, Outcome, ReferenceId,
+    Amount, CheckedNotification, Confirmation, CreditPolicy, CustomerId, EventOutcome, Inbound,
+    Notification, Outcome, ReferenceId,
 };
 
 use crate::{
     Applied, BodyParser, Clock, Crediting, CustomerView, Delivery, ErrorChain, EventFilter,
-    EventId, EventRecord, NewEvent, Origin, PaymentRepository, PaymentView, Receipt, Rejection,
-    RepositoryError, RetryPolicy, ServiceError, Stats,
+    EventId, EventRecord, NewEvent, Origin, PaymentRepository, PaymentView, PayramGateway, Receipt,
+    Rejection, RepositoryError, RetryPolicy, ServiceError, Stats,
 };
 
 /// How often a write that lost a race to a concurrent writer is tried again before the
@@ -69,6 +70,18 @@ pub struct PaymentService {
     parser: Arc<dyn BodyParser>,
     policy: CreditPolicy,
     retry: RetryPolicy,
+    /// PayRam's API, asked before crediting (`CONFIRM_BEFORE_CREDIT`).
+    confirm: Option<Arc<dyn PayramGateway>>,
+}
+
+/// What one more attempt at a recorded event came to.
+enum Attempt {
+    /// Processed, with its outcome and what it credited.
+    Done(EventOutcome, Amount),
+    /// Failed again, for this reason.
+    Failed(String),
+    /// PayRam's API did not confirm it yet, for this reason.
+    Unconfirmed(String),
 }
 
 impl PaymentService {
@@ -80,7 +93,46 @@ impl PaymentService {
         parser: Arc<dyn BodyParser>,
         policy: CreditPolicy,
     ) -> Self {
-        Self { repo, crediting, clock, parser, policy, retry: RetryPolicy::default() }
+        Self {
+            repo,
+            crediting,
+            clock,
+            parser,
+            policy,
+            retry: RetryPolicy::default(),
+            confirm: None,
+        }
+    }
+
+    /// Credits a notification only once PayRam's API confirms a state and USD amount at least
+    /// as advanced (`CONFIRM_BEFORE_CREDIT`); until then the event waits and is asked again on
+    /// the retry schedule.
+    #[must_use]
+    pub fn with_confirmation(mut self, gateway: Arc<dyn PayramGateway>) -> Self {
+        self.confirm = Some(gateway);
+        self
+    }
+
+    /// `Ok` when the notification may be applied now: confirmation is off, it would not credit,
+    /// it is PayRam's API's own answer (reconciliation), or the API confirms it. `Err` says why
+    /// it must wait.
+    async fn confirmation(
+        &self,
+        origin: Origin,
+        checked: &CheckedNotification,
+    ) -> Result<(), String> {
+        let Some(gateway) = &self.confirm else { return Ok(()) };
+        if origin == Origin::Reconciliation || !checked.may_credit() {
+            return Ok(());
+        }
+        let reference_id = &checked.notification().reference_id;
+        match gateway.payment(reference_id).await {
+            Ok(view) => match checked.confirmed_by(&view.notification) {
+                Confirmation::Confirmed => Ok(()),
+                Confirmation::Unconfirmed(reason) => Err(reason.to_owned()),
+            },
+            Err(err) => Err(format!("PayRam's API could not confirm: {}", ErrorChain(&err))),
+        }
     }
 
     /// Replaces the default [`RetryPolicy`].
@@ -121,6 +173,9 @@ impl PaymentService {
                 });
             }
         };
+        if let Err(reason) = self.confirmation(event.origin, &checked).await {
+            return self.wait(event, reference_id, status, reason).await;
+        }
         let applied = match self.apply(event.clone(), checked).await {
             Ok(applied) => applied,
             Err(err) => {
@@ -148,6 +203,34 @@ impl PaymentService {
             status: Some(status),
             credited: applied.credit.map_or(Amount::ZERO, |credit| credit.amount_usd),
             message: None,
+        })
+    }
+
+    /// Records a crediting notification that PayRam's API has not confirmed yet; the retry
+    /// worker asks again when it is due.
+    async fn wait(
+        &self,
+        event: NewEvent,
+        reference_id: ReferenceId,
+        status: String,
+        reason: String,
+    ) -> Result<Receipt, ServiceError> {
+        let seed = event.received_at.timestamp_nanos_opt().map_or(0, i64::unsigned_abs);
+        let next = self.after(self.retry.next_delay(1, seed).unwrap_or_default());
+        let event_id = self
+            .repo
+            .record_waiting(event, reference_id.clone(), status.clone(), reason.clone(), next)
+            .await?;
+        tracing::warn!(event_id, reference_id = %reference_id, %reason, next_attempt_at = %next,
+            "credit waits for PayRam's confirmation");
+        Ok(Receipt {
+            event_id,
+            outcome: EventOutcome::Waiting,
+            reference_id: Some(reference_id),
+            payout_id: None,
+            status: Some(status),
+            credited: Amount::ZERO,
+            message: Some(reason),
         })
     }
 
@@ -194,6 +277,26 @@ impl PaymentService {
         Ok(EventOutcome::Failed)
     }
 
+    /// Counts one more unconfirmed attempt: waiting until the next one, or dead when none is
+    /// left. Returns the outcome it now has.
+    async fn postpone(
+        &self,
+        id: EventId,
+        tried_before: u32,
+        reason: String,
+    ) -> Result<EventOutcome, ServiceError> {
+        let tried = tried_before.saturating_add(1);
+        let next = self.retry.next_delay(tried, id.unsigned_abs()).map(|delay| self.after(delay));
+        self.repo.postpone(id, reason.clone(), next).await?;
+        if next.is_none() {
+            tracing::error!(event_id = id, attempts = tried, %reason,
+                "DEAD LETTER: PayRam never confirmed this credit and it will not be asked again; \
+                 check the payment in PayRam, then `payram-merchant events replay --failed`");
+            return Ok(EventOutcome::Dead);
+        }
+        Ok(EventOutcome::Waiting)
+    }
+
     fn after(&self, delay: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
         let now = self.clock.now();
         chrono::TimeDelta::from_std(delay).map_or(now, |delay| now + delay)
@@ -209,16 +312,20 @@ impl PaymentService {
             match self.hand_over(&credits).await {
                 Ok(()) => {
                     self.repo.resolve(event.id, EventOutcome::Applied, None).await?;
-                    Ok((EventOutcome::Applied, Amount::ZERO))
+                    Attempt::Done(EventOutcome::Applied, Amount::ZERO)
                 }
-                Err(error) => Err(error),
+                Err(error) => Attempt::Failed(error),
             }
         };
         let (outcome, credited, message) = match attempt {
-            Ok((outcome, credited)) => (outcome, credited, None),
-            Err(error) => {
+            Attempt::Done(outcome, credited) => (outcome, credited, None),
+            Attempt::Failed(error) => {
                 let outcome = self.count_failure(event.id, event.attempts, error.clone()).await?;
                 (outcome, Amount::ZERO, Some(error))
+            }
+            Attempt::Unconfirmed(reason) => {
+                let outcome = self.postpone(event.id, event.attempts, reason.clone()).await?;
+                (outcome, Amount::ZERO, Some(reason))
             }
         };
         tracing::info!(event_id = event.id, %outcome, credited_usd = %credited, "event retried");
@@ -235,12 +342,9 @@ impl PaymentService {
 
     /// Applies a failed event's stored body again, updating it in place. The outer error is
     /// storage failing to record anything; the inner one is why this attempt failed.
-    async fn reapply(
-        &self,
-        event: &EventRecord,
-    ) -> Result<Result<(EventOutcome, Amount), String>, ServiceError> {
+    async fn reapply(&self, event: &EventRecord) -> Result<Attempt, ServiceError> {
         let Ok(Inbound::Payment(notification)) = self.parse_stored(event).await? else {
-            return Ok(Err("the stored body is not a payment notification".to_owned()));
+            return Ok(Attempt::Failed("the stored body is not a payment notification".to_owned()));
         };
         let checked = match self.policy.check(notification) {
             Ok(checked) => checked,
@@ -248,21 +352,24 @@ impl PaymentService {
                 self.repo
                     .resolve(event.id, EventOutcome::InvalidPayload, Some(invalid.to_string()))
                     .await?;
-                return Ok(Ok((EventOutcome::InvalidPayload, Amount::ZERO)));
+                return Ok(Attempt::Done(EventOutcome::InvalidPayload, Amount::ZERO));
             }
         };
+        if let Err(reason) = self.confirmation(event.origin, &checked).await {
+            return Ok(Attempt::Unconfirmed(reason));
+        }
         let applied = match self.repo.retry_notification(event.id, self.clock.now(), checked).await
         {
             Ok(applied) => applied,
-            Err(err) => return Ok(Err(ErrorChain(&err).to_string())),
+            Err(err) => return Ok(Attempt::Failed(ErrorChain(&err).to_string())),
         };
         let credited = applied.credit.as_ref().map_or(Amount::ZERO, |credit| credit.amount_usd);
         if let Some(credit) = &applied.credit
             && let Err(error) = self.hand_over(std::slice::from_ref(credit)).await
         {
-            return Ok(Err(error));
+            return Ok(Attempt::Failed(error));
         }
-        Ok(Ok((event_outcome(applied.outcome), credited)))
+        Ok(Attempt::Done(event_outcome(applied.outcome), credited))
     }
 
     /// Reads a stored raw body in the format it arrived in: a reconciliation event holds an
@@ -420,7 +527,10 @@ impl PaymentUseCases for PaymentService {
         let Some(original) = self.repo.find_event(id).await? else {
             return Ok(None);
         };
-        if matches!(original.outcome, EventOutcome::Failed | EventOutcome::Dead) {
+        if matches!(
+            original.outcome,
+            EventOutcome::Failed | EventOutcome::Dead | EventOutcome::Waiting
+        ) {
             return self.retry_event(original).await.map(Some);
         }
         let content = self.parse_stored(&original).await?;
@@ -445,7 +555,7 @@ impl PaymentUseCases for PaymentService {
 
     async fn retry_failed(&self) -> Result<Vec<Receipt>, ServiceError> {
         let mut receipts = Vec::new();
-        for outcome in [EventOutcome::Failed, EventOutcome::Dead] {
+        for outcome in [EventOutcome::Failed, EventOutcome::Waiting, EventOutcome::Dead] {
             let filter = EventFilter {
                 outcome: Some(outcome),
                 limit: EventFilter::MAX_LIMIT,
@@ -1074,5 +1184,180 @@ mod tests {
             retrying(repo, MockCrediting::new(), lookup_parser()).retry_due().await.unwrap();
 
         assert_eq!(receipts[0].outcome, EventOutcome::Duplicate);
+    }
+
+    // --- CONFIRM_BEFORE_CREDIT ---
+
+    fn view(status: PaymentStatus, usd: Option<&str>) -> crate::PayramPayment {
+        crate::PayramPayment {
+            notification: Notification {
+                status: ReportedStatus::Known(status),
+                filled_amount_in_usd: usd.map(amount),
+                ..filled(Some("cust-1"))
+            },
+            raw_body: b"{api}".to_vec(),
+        }
+    }
+
+    fn gateway(
+        answer: impl Fn() -> Result<crate::PayramPayment, crate::GatewayError> + Send + 'static,
+    ) -> crate::MockPayramGateway {
+        let mut gateway = crate::MockPayramGateway::new();
+        gateway
+            .expect_payment()
+            .withf(|reference| reference.as_str() == "ref-1")
+            .returning(move |_| answer());
+        gateway
+    }
+
+    fn confirming(
+        repo: MockPaymentRepository,
+        crediting: MockCrediting,
+        parser: MockBodyParser,
+        gateway: crate::MockPayramGateway,
+    ) -> PaymentService {
+        retrying(repo, crediting, parser).with_confirmation(Arc::new(gateway))
+    }
+
+    #[tokio::test]
+    async fn a_credit_confirmed_by_payram_is_applied() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_apply_notification()
+            .times(1)
+            .returning(|_, _| Ok(applied(Outcome::Applied, Some(credit()))));
+        repo.expect_record_waiting().never();
+        let mut crediting = MockCrediting::new();
+        crediting.expect_credit().times(1).returning(|_| Ok(()));
+        let gateway = gateway(|| Ok(view(PaymentStatus::OverFilled, Some("60.00"))));
+
+        let receipt = confirming(repo, crediting, MockBodyParser::new(), gateway)
+            .receive(delivery(Ok(Inbound::Payment(filled(Some("cust-1"))))))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            (receipt.outcome, receipt.credited.to_string()),
+            (EventOutcome::Applied, "50.00".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_credit_payram_does_not_back_waits_and_changes_nothing() {
+        for answer in [
+            Ok(view(PaymentStatus::Open, None)),
+            Ok(view(PaymentStatus::Filled, Some("49.99"))),
+            Ok(view(PaymentStatus::Filled, None)),
+            Err(crate::GatewayError::Timeout),
+        ] {
+            let expected_reason = match &answer {
+                Ok(_) => "PayRam",
+                Err(_) => "could not confirm",
+            };
+            let mut repo = MockPaymentRepository::new();
+            repo.expect_apply_notification().never();
+            repo.expect_record_waiting()
+                .withf(move |event, reference, status, reason, next| {
+                    let wait = *next - at();
+                    event.raw_body == b"{raw}"
+                        && reference.as_str() == "ref-1"
+                        && status == "FILLED"
+                        && reason.contains(expected_reason)
+                        && wait >= chrono::TimeDelta::seconds(5)
+                        && wait <= chrono::TimeDelta::seconds(10)
+                })
+                .times(1)
+                .returning(|_, _, _, _, _| Ok(9));
+            let mut crediting = MockCrediting::new();
+            crediting.expect_credit().never();
+            let answer = std::sync::Mutex::new(Some(answer));
+            let gateway = gateway(move || answer.lock().unwrap().take().unwrap());
+
+            let receipt = confirming(repo, crediting, MockBodyParser::new(), gateway)
+                .receive(delivery(Ok(Inbound::Payment(filled(Some("cust-1"))))))
+                .await
+                .unwrap();
+
+            assert_eq!(receipt.outcome, EventOutcome::Waiting);
+            assert_eq!((receipt.event_id, receipt.credited), (9, Amount::ZERO));
+            assert!(receipt.message.is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn notifications_that_cannot_credit_and_payrams_own_answers_are_not_confirmed() {
+        let open = Notification {
+            status: ReportedStatus::Known(PaymentStatus::Open),
+            filled_amount_in_usd: None,
+            ..filled(Some("cust-1"))
+        };
+        let reconciliation = Delivery {
+            origin: Origin::Reconciliation,
+            ..delivery(Ok(Inbound::Payment(filled(Some("cust-1")))))
+        };
+        for delivery in [delivery(Ok(Inbound::Payment(open))), reconciliation] {
+            let mut repo = MockPaymentRepository::new();
+            repo.expect_apply_notification()
+                .times(1)
+                .returning(|_, _| Ok(applied(Outcome::Applied, None)));
+            let mut gateway = crate::MockPayramGateway::new();
+            gateway.expect_payment().never();
+            let receipt = confirming(repo, MockCrediting::new(), MockBodyParser::new(), gateway)
+                .receive(delivery)
+                .await
+                .unwrap();
+            assert_eq!(receipt.outcome, EventOutcome::Applied);
+        }
+    }
+
+    fn waiting_event(id: EventId, attempts: u32) -> EventRecord {
+        EventRecord { outcome: EventOutcome::Waiting, ..failed_event(id, attempts) }
+    }
+
+    #[tokio::test]
+    async fn a_waiting_event_is_applied_in_place_once_payram_confirms() {
+        let mut repo = MockPaymentRepository::new();
+        repo.expect_due_events().returning(|_, _| Ok(vec![waiting_event(8, 1)]));
+        repo.expect_credits_of_event().returning(|_| Ok(vec![]));
+        repo.expect_retry_notification()
+            .with(eq(8), eq(at()), mockall::predicate::always())
+            .times(1)
+            .returning(|_, _, _| Ok(applied(Outcome::Applied, Some(credit()))));
+        let mut crediting = MockCrediting::new();
+        crediting.expect_credit().times(1).returning(|_| Ok(()));
+        let gateway = gateway(|| Ok(view(PaymentStatus::Filled, Some("50.00"))));
+
+        let receipts =
+            confirming(repo, crediting, payment_parser(), gateway).retry_due().await.unwrap();
+
+        assert_eq!(
+            (receipts[0].outcome, receipts[0].credited.to_string()),
+            (EventOutcome::Applied, "50.00".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_waiting_event_still_unconfirmed_waits_again_then_dies() {
+        for (attempts, dies) in [(1, false), (2, true)] {
+            let mut repo = MockPaymentRepository::new();
+            repo.expect_due_events().returning(move |_, _| Ok(vec![waiting_event(8, attempts)]));
+            repo.expect_credits_of_event().returning(|_| Ok(vec![]));
+            repo.expect_retry_notification().never();
+            repo.expect_postpone()
+                .withf(move |id, reason, next| {
+                    *id == 8 && reason.contains("less USD") && next.is_none() == dies
+                })
+                .times(1)
+                .returning(|_, _, _| Ok(()));
+            let gateway = gateway(|| Ok(view(PaymentStatus::PartiallyFilled, Some("20.00"))));
+
+            let receipts = confirming(repo, MockCrediting::new(), payment_parser(), gateway)
+                .retry_due()
+                .await
+                .unwrap();
+
+            let expected = if dies { EventOutcome::Dead } else { EventOutcome::Waiting };
+            assert_eq!(receipts[0].outcome, expected);
+            assert_eq!(receipts[0].credited, Amount::ZERO);
+        }
     }
 }

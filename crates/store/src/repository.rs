@@ -257,23 +257,45 @@ impl PaymentRepository for SqliteRepository {
         next_attempt_at: DateTime<Utc>,
     ) -> Result<EventId, RepositoryError> {
         self.write(move |conn| {
-            let id = insert_event(
-                conn,
-                &event,
-                EventFacts {
-                    reference_id: reference_id.as_ref().map(ReferenceId::as_str),
-                    status: status.as_deref(),
-                    detail: Some(&error),
-                    ..EventFacts::new(EventOutcome::Failed)
-                },
-            )?;
-            diesel::update(events::table.find(id))
-                .set((
-                    events::attempts.eq(1),
-                    events::next_attempt_at.eq(Some(format_timestamp(next_attempt_at))),
-                ))
-                .execute(conn)?;
-            Ok(id)
+            let facts = EventFacts {
+                reference_id: reference_id.as_ref().map(ReferenceId::as_str),
+                status: status.as_deref(),
+                detail: Some(&error),
+                ..EventFacts::new(EventOutcome::Failed)
+            };
+            insert_scheduled(conn, &event, facts, next_attempt_at)
+        })
+        .await
+    }
+
+    async fn record_waiting(
+        &self,
+        event: NewEvent,
+        reference_id: ReferenceId,
+        status: String,
+        reason: String,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<EventId, RepositoryError> {
+        self.write(move |conn| {
+            let facts = EventFacts {
+                reference_id: Some(reference_id.as_str()),
+                status: Some(&status),
+                detail: Some(&reason),
+                ..EventFacts::new(EventOutcome::Waiting)
+            };
+            insert_scheduled(conn, &event, facts, next_attempt_at)
+        })
+        .await
+    }
+
+    async fn postpone(
+        &self,
+        id: EventId,
+        reason: String,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<(), RepositoryError> {
+        self.write(move |conn| {
+            count_attempt(conn, id, EventOutcome::Waiting, reason, next_attempt_at)
         })
         .await
     }
@@ -298,17 +320,7 @@ impl PaymentRepository for SqliteRepository {
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> Result<(), RepositoryError> {
         self.write(move |conn| {
-            let outcome =
-                if next_attempt_at.is_some() { EventOutcome::Failed } else { EventOutcome::Dead };
-            diesel::update(events::table.find(id))
-                .set((
-                    events::outcome.eq(outcome.as_str()),
-                    events::detail.eq(Some(error)),
-                    events::attempts.eq(events::attempts + 1),
-                    events::next_attempt_at.eq(next_attempt_at.map(format_timestamp)),
-                ))
-                .execute(conn)?;
-            Ok(())
+            count_attempt(conn, id, EventOutcome::Failed, error, next_attempt_at)
         })
         .await
     }
@@ -339,7 +351,10 @@ impl PaymentRepository for SqliteRepository {
     ) -> Result<Vec<EventRecord>, RepositoryError> {
         self.run(move |conn| {
             events::table
-                .filter(events::outcome.eq(EventOutcome::Failed.as_str()))
+                .filter(
+                    events::outcome
+                        .eq_any([EventOutcome::Failed.as_str(), EventOutcome::Waiting.as_str()]),
+                )
                 .filter(events::next_attempt_at.le(format_timestamp(now)))
                 .order((events::next_attempt_at.asc(), events::id.asc()))
                 .limit(i64::from(limit.min(EventFilter::MAX_LIMIT)))
@@ -556,6 +571,45 @@ impl OutboxQuery {
             .map(|(row, credit)| row.into_entry(credit).map_err(|err| Failure::Corrupt(err.into())))
             .collect()
     }
+}
+
+/// Inserts an event to be tried again at `next_attempt_at` (failed or waiting), one attempt
+/// made.
+fn insert_scheduled(
+    conn: &mut SqliteConnection,
+    event: &NewEvent,
+    facts: EventFacts<'_>,
+    next_attempt_at: DateTime<Utc>,
+) -> Result<EventId, Failure> {
+    let id = insert_event(conn, event, facts)?;
+    diesel::update(events::table.find(id))
+        .set((
+            events::attempts.eq(1),
+            events::next_attempt_at.eq(Some(format_timestamp(next_attempt_at))),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Counts one more attempt of an event: `outcome` (failed or waiting) until
+/// `next_attempt_at`, or dead when there is none.
+fn count_attempt(
+    conn: &mut SqliteConnection,
+    id: EventId,
+    outcome: EventOutcome,
+    detail: String,
+    next_attempt_at: Option<DateTime<Utc>>,
+) -> Result<(), Failure> {
+    let outcome = if next_attempt_at.is_some() { outcome } else { EventOutcome::Dead };
+    diesel::update(events::table.find(id))
+        .set((
+            events::outcome.eq(outcome.as_str()),
+            events::detail.eq(Some(detail)),
+            events::attempts.eq(events::attempts + 1),
+            events::next_attempt_at.eq(next_attempt_at.map(format_timestamp)),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Loads the payment, decides, and writes the event, the payment and the credit it owes.

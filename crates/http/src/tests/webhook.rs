@@ -483,6 +483,8 @@ async fn each_payment_outcome_has_the_notification_shape() {
         (EventOutcome::Duplicate, "duplicate"),
         (EventOutcome::Stale, "stale"),
         (EventOutcome::Ignored, "ignored"),
+        // CONFIRM_BEFORE_CREDIT: recorded, PayRam's API asked again later; PayRam need not retry.
+        (EventOutcome::Waiting, "waiting"),
     ] {
         let credited = if outcome == EventOutcome::Applied { "50.00" } else { "0" };
         let use_cases = receiving(

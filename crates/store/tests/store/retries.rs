@@ -86,3 +86,44 @@ async fn resolving_gives_the_final_outcome_and_clears_the_schedule() {
     assert_eq!(stored.credited_usd.to_string(), "3", "the credit it made is kept");
     assert!(repo.due_events(next, 10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_waiting_event_is_due_like_a_failed_one_and_dies_after_its_last_attempt() {
+    let (_db, repo) = TestDb::migrated();
+    let first = at("2026-03-04T06:00:00Z");
+    let id = repo
+        .record_waiting(
+            event(b"filled"),
+            reference("ref-1"),
+            "FILLED".into(),
+            "PayRam reports less USD received than notified".into(),
+            first,
+        )
+        .await
+        .unwrap();
+    let stored = repo.find_event(id).await.unwrap().unwrap();
+    assert_eq!((stored.outcome, stored.attempts), (EventOutcome::Waiting, 1));
+    assert_eq!(stored.reference_id.as_deref(), Some("ref-1"));
+    assert!(repo.find_payment(&reference("ref-1")).await.unwrap().is_none(), "nothing applied");
+
+    assert!(repo.due_events(at("2026-03-04T05:59:59Z"), 10).await.unwrap().is_empty());
+    let due = repo.due_events(first, 10).await.unwrap();
+    assert_eq!(due.iter().map(|event| event.id).collect::<Vec<_>>(), [id]);
+
+    let later = at("2026-03-04T07:00:00Z");
+    repo.postpone(id, "still behind".into(), Some(later)).await.unwrap();
+    let stored = repo.find_event(id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.outcome, stored.attempts, stored.next_attempt_at),
+        (EventOutcome::Waiting, 2, Some(later))
+    );
+    assert_eq!(stored.detail.as_deref(), Some("still behind"));
+
+    repo.postpone(id, "never confirmed".into(), None).await.unwrap();
+    let stored = repo.find_event(id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.outcome, stored.attempts, stored.next_attempt_at),
+        (EventOutcome::Dead, 3, None)
+    );
+    assert!(repo.due_events(later, 10).await.unwrap().is_empty());
+}
