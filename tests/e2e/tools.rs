@@ -298,3 +298,39 @@ async fn doctor_fails_without_api_keys() {
     assert!(res.stdout.contains("PAYRAM_API_KEYS"), "{}", res.stdout);
     assert!(res.stdout.contains("ok   webhook: "), "the other checks still run: {}", res.stdout);
 }
+
+#[tokio::test]
+async fn doctor_checks_that_payram_accepts_the_key_when_configured() {
+    let fake = crate::reconcile::FakePayram::start().await;
+    let app = TestApp::spawn().await;
+    let base = fake.base();
+    let db = app.db_path();
+    let db = db.to_str().unwrap();
+    let env = [("PAYRAM_API_KEYS", TEST_KEY), ("DATABASE_URL", db), ("PAYRAM_BASE_URL", &base)];
+    // Nothing recorded yet: a made-up reference, which the fake does not know (404).
+    let res = run(&["doctor", "--timeout", "5", "--url", &app.base], &env).await;
+    res.assert_ok();
+    assert!(
+        res.stdout.contains("ok   payram-api: PayRam accepted the first key"),
+        "{}",
+        res.stdout
+    );
+    let asked = fake.requests()[0].to_ascii_lowercase();
+    assert!(asked.contains(&format!("api-key: {TEST_KEY}")), "{asked}");
+
+    fake.answer(
+        "payram-merchant-doctor-probe",
+        401,
+        r#"{"error":{"code":"UNAUTHORIZED","message":"invalid api key"}}"#,
+    );
+    let res = run(&["doctor", "--timeout", "5", "--url", &app.base], &env).await;
+    res.assert_failed();
+    let line = res.stdout.lines().find(|line| line.starts_with("FAIL payram-api: ")).unwrap();
+    assert!(line.contains("401") && line.contains("invalid api key"), "{line}");
+    assert!(!res.stdout.contains(TEST_KEY), "doctor never prints a key");
+
+    // Without PAYRAM_BASE_URL the check has nothing to do.
+    let res = doctor(&app.db_path(), &["--url", &app.base]).await;
+    res.assert_ok();
+    assert!(res.stdout.contains("ok   payram-api: not configured"), "{}", res.stdout);
+}

@@ -1,6 +1,6 @@
 //! `payram-merchant doctor`: checks that a deployment can work (the configuration, the
-//! database, the webhook answering PayRam's test ping), one line per check, and fails when
-//! any check fails. It changes nothing: it never creates the database or applies a migration.
+//! database, the webhook answering PayRam's test ping, and, when `PAYRAM_BASE_URL` is set,
+//! PayRam's API accepting the key), one line per check, and fails when any check fails. It changes nothing: it never creates the database or applies a migration.
 //!
 //! The checks are listed by [`checks`]; a new one is a [`Check`] variant, its name and its arm
 //! in [`Check::run`].
@@ -11,6 +11,9 @@ use std::{
 };
 
 use clap::Args;
+
+use payram_domain::ReferenceId;
+use payram_ports::{EventFilter, GatewayError, PayramGateway};
 
 use crate::{
     sender::{Client, Request},
@@ -46,16 +49,14 @@ pub enum Check {
     Database,
     /// `WEBHOOK_PATH` on the running server answers PayRam's test ping with a 2xx.
     Webhook,
+    /// When `PAYRAM_BASE_URL` is set: PayRam's lookup API accepts the first key.
+    PayramApi,
 }
 
 /// The checks `doctor` runs, in this order.
-///
-/// Place for further checks: a "PayRam API accepts the key" check (a lookup with the
-/// `API-Key` header against the PayRam server) is to be added here, as a new [`Check`]
-/// variant run after [`Check::Config`].
 #[must_use]
 pub fn checks() -> Vec<Check> {
-    vec![Check::Config, Check::Database, Check::Webhook]
+    vec![Check::Config, Check::Database, Check::Webhook, Check::PayramApi]
 }
 
 impl Check {
@@ -66,6 +67,7 @@ impl Check {
             Self::Config => "config",
             Self::Database => "database",
             Self::Webhook => "webhook",
+            Self::PayramApi => "payram-api",
         }
     }
 
@@ -105,8 +107,67 @@ impl Check {
                      webhook that fails its test"
                 ))
             }
+            Self::PayramApi => payram_api(args).await,
         }
     }
+}
+
+/// Asks PayRam's lookup API about the newest payment this server recorded (or, with none, a
+/// made-up reference): any answer but 401/403 means the key was accepted.
+async fn payram_api(args: &DoctorArgs) -> Result<String, String> {
+    if args.serve.payram.payram_base_url.as_deref().is_none_or(|url| url.trim().is_empty()) {
+        return Ok("not configured (PAYRAM_BASE_URL is unset), nothing to check".to_owned());
+    }
+    let settings = args.serve.settings().map_err(|err| err.to_string())?;
+    let config =
+        args.serve.payram.config(&settings.api_keys, "doctor").map_err(|err| err.to_string())?;
+    let gateway = payram_api::PayramApi::new(config).map_err(|err| err.to_string())?;
+    let known = newest_reference(args).await;
+    let reference = match &known {
+        Some(reference) => reference.clone(),
+        None => {
+            ReferenceId::parse("payram-merchant-doctor-probe").map_err(|err| err.to_string())?
+        }
+    };
+    match gateway.payment(&reference).await {
+        Ok(_) => Ok(format!("PayRam answered the lookup of {reference} with the first key")),
+        Err(GatewayError::NotFound(_)) => Ok(format!(
+            "PayRam accepted the first key (it does not know {reference}, which is expected)"
+        )),
+        Err(GatewayError::Rejected(status @ (401 | 403), message)) => Err(format!(
+            "PayRam refused the first key of PAYRAM_API_KEYS (HTTP {status}): {message}{}",
+            if known.is_some() {
+                ""
+            } else {
+                "; no payment is recorded yet, so a made-up reference was asked about, and some \
+                 PayRam versions answer 401 for an unknown reference too"
+            }
+        )),
+        Err(err) => Err(payram_ports::ErrorChain(&err).to_string()),
+    }
+}
+
+/// The reference of the newest applied payment event, if the database has one.
+async fn newest_reference(args: &DoctorArgs) -> Option<ReferenceId> {
+    let database = &args.serve.database;
+    let policy = payram_domain::CreditPolicy::default();
+    let retry = payram_ports::RetryPolicy::default();
+    let use_cases = crate::use_cases(
+        &database.database_url,
+        database.busy_timeout(),
+        policy,
+        retry,
+        false,
+        None,
+    )
+    .ok()?;
+    let filter = EventFilter {
+        outcome: Some(payram_domain::EventOutcome::Applied),
+        limit: 1,
+        ..EventFilter::default()
+    };
+    let newest = use_cases.events(filter).await.ok()?.into_iter().next()?;
+    ReferenceId::parse(newest.reference_id.as_deref()?).ok()
 }
 
 /// The `ok` detail of the configuration: what it amounts to, never a key or the token.
@@ -225,7 +286,7 @@ mod tests {
     #[test]
     fn every_check_has_its_own_name() {
         let names: Vec<_> = checks().into_iter().map(Check::name).collect();
-        assert_eq!(names, ["config", "database", "webhook"]);
+        assert_eq!(names, ["config", "database", "webhook", "payram-api"]);
     }
 
     #[tokio::test]
