@@ -12,6 +12,7 @@ mod faults;
 mod forward;
 mod helpers;
 mod limits;
+mod lists;
 mod load;
 mod operations;
 mod reconcile;

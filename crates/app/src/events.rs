@@ -114,7 +114,8 @@ pub async fn run(use_cases: &dyn PaymentUseCases, command: EventsCommand) -> Res
     let mut out = io::stdout().lock();
     match command {
         EventsCommand::List { outcome, reference, since, limit } => {
-            let filter = EventFilter { outcome, reference_id: reference, since, limit };
+            let filter =
+                EventFilter { outcome, reference_id: reference, since, limit, before: None };
             let events = use_cases.events(filter).await.map_err(|err| err.to_string())?;
             for event in &events {
                 writeln!(out, "{}", summary_line(event)).map_err(|err| err.to_string())?;

@@ -146,11 +146,13 @@ impl<'a> From<&'a CreditEntry> for CreditBody<'a> {
 #[derive(Debug, Serialize)]
 pub(crate) struct EventListBody<'a> {
     events: Vec<EventDetailBody<'a>>,
+    /// The cursor of the next page, `None` on the last.
+    next_cursor: Option<String>,
 }
 
-impl<'a> From<&'a [EventRecord]> for EventListBody<'a> {
-    fn from(events: &'a [EventRecord]) -> Self {
-        Self { events: events.iter().map(EventDetailBody::from).collect() }
+impl<'a> EventListBody<'a> {
+    pub(crate) fn new(events: &'a [EventRecord], next_cursor: Option<String>) -> Self {
+        Self { events: events.iter().map(EventDetailBody::from).collect(), next_cursor }
     }
 }
 

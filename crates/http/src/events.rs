@@ -22,6 +22,8 @@ pub(crate) struct EventQuery {
     /// RFC 3339, e.g. `2026-11-26T00:00:00Z`.
     since: Option<String>,
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
 impl EventQuery {
@@ -46,7 +48,8 @@ impl EventQuery {
             )));
         }
         let reference_id = self.reference_id.filter(|text| !text.is_empty());
-        Ok(EventFilter { outcome, reference_id, since, limit })
+        let before = crate::lists::id_cursor(self.cursor.as_deref())?;
+        Ok(EventFilter { outcome, reference_id, since, limit, before })
     }
 }
 
@@ -64,8 +67,11 @@ pub(crate) async fn list(
 ) -> Result<HttpResponse, ApiError> {
     authorize(req.headers(), &config)?;
     let filter = query.into_inner().into_filter()?;
+    let limit = filter.limit;
     let events = use_cases.events(filter).await?;
-    Ok(HttpResponse::Ok().json(EventListBody::from(events.as_slice())))
+    let next_cursor =
+        crate::lists::next_id_cursor(events.len(), limit, events.last().map(|event| event.id));
+    Ok(HttpResponse::Ok().json(EventListBody::new(events.as_slice(), next_cursor)))
 }
 
 /// `GET /api/events/{id}`: one event, raw body included, or 404.

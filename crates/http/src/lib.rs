@@ -12,9 +12,13 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET`, `POST` on [`HttpConfig::webhook_path`] | the PayRam webhook; other methods 405 |
+//! | `GET /api/payments?status=&customer_id=&since=&limit=&cursor=` | payments, newest first (bearer token) |
+//! | `GET /api/customers?limit=&cursor=` | customers with their balances (bearer token) |
+//! | `GET /api/credits?since=&limit=&cursor=` | the credit ledger, JSON or CSV (`Accept: text/csv`) (bearer token) |
+//! | `GET /api/keys` | each API key's last use, by position (bearer token) |
 //! | `GET /api/payments/{reference_id}` | a payment and its events (bearer token) |
 //! | `GET /api/customers/{customer_id}` | a customer's balance and credits (bearer token) |
-//! | `GET /api/events?outcome=&reference_id=&since=&limit=` | the event log, newest first (bearer token) |
+//! | `GET /api/events?outcome=&reference_id=&since=&limit=&cursor=` | the event log, newest first (bearer token) |
 //! | `GET /api/events/{id}` | one event, raw body included (bearer token) |
 //! | `POST /api/events/{id}/replay` | feeds the stored body through the live path again (bearer token) |
 //! | `GET /api/outbox?state=&limit=` | forwarded credits and their delivery state (bearer token; [`configure_outbox`]) |
@@ -28,6 +32,7 @@ mod admin;
 mod dto;
 mod error;
 mod events;
+mod lists;
 mod metrics;
 mod outbox;
 mod webhook;
@@ -100,6 +105,26 @@ pub fn configure(
                     .route(web::post().to(webhook::receive))
                     .route(web::get().to(webhook::receive))
                     .default_service(web::to(|| async { method_not_allowed("GET, POST") })),
+            )
+            .service(
+                web::resource("/api/payments")
+                    .route(web::get().to(lists::payments))
+                    .default_service(web::to(|| async { method_not_allowed("GET") })),
+            )
+            .service(
+                web::resource("/api/customers")
+                    .route(web::get().to(lists::customers))
+                    .default_service(web::to(|| async { method_not_allowed("GET") })),
+            )
+            .service(
+                web::resource("/api/credits")
+                    .route(web::get().to(lists::credits))
+                    .default_service(web::to(|| async { method_not_allowed("GET") })),
+            )
+            .service(
+                web::resource("/api/keys")
+                    .route(web::get().to(lists::keys))
+                    .default_service(web::to(|| async { method_not_allowed("GET") })),
             )
             .service(
                 web::resource("/api/payments/{reference_id}")

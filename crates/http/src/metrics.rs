@@ -161,6 +161,11 @@ fn render_stats(text: &mut String, stats: Option<&Stats>, now: DateTime<Utc>) {
     );
     gauge("outbox_pending", "Forwarded credits not delivered yet", &stats.outbox_pending);
     gauge("outbox_dead", "Forwarded credits that failed for the last time", &stats.outbox_dead);
+    gauge(
+        "reconciliation_corrections",
+        "Payments moved forward by reconciliation with PayRam's API (missed webhooks recovered)",
+        &stats.reconciliation_corrections,
+    );
     let age = stats.oldest_pending_outbox.map_or(0, |oldest| (now - oldest).num_seconds().max(0));
     gauge(
         "outbox_oldest_pending_age_seconds",

@@ -33,8 +33,9 @@ pub use error::{BoxError, CreditError, ErrorChain, RepositoryError, ServiceError
 pub use gateway::MockPayramGateway;
 pub use gateway::{GatewayError, PayramGateway, PayramPayment};
 pub use model::{
-    Applied, CreditEntry, CustomerView, Delivery, EventFilter, EventId, EventRecord, EventSummary,
-    NewEvent, Origin, PaymentView, Receipt, ReconcileCandidate, RecordedCredit, RecordedPayout,
+    Applied, CreditEntry, CreditFilter, CustomerBalance, CustomerView, Delivery, EventFilter,
+    EventId, EventRecord, EventSummary, KeyUse, NewEvent, Origin, PaymentCursor, PaymentFilter,
+    PaymentItem, PaymentView, Receipt, ReconcileCandidate, RecordedCredit, RecordedPayout,
     Rejection, Stats,
 };
 #[cfg(any(test, feature = "mocks"))]

@@ -194,6 +194,8 @@ pub struct EventFilter {
     pub since: Option<DateTime<Utc>>,
     /// At most this many (the repository caps it at [`EventFilter::MAX_LIMIT`]).
     pub limit: u32,
+    /// Only events older than this one (the cursor of the next page).
+    pub before: Option<EventId>,
 }
 
 impl EventFilter {
@@ -220,6 +222,9 @@ pub struct Stats {
     pub outbox_dead: u64,
     /// When the oldest pending outbox entry was created.
     pub oldest_pending_outbox: Option<DateTime<Utc>>,
+    /// Payments that reconciliation moved forward (events of origin `reconciliation` that
+    /// were applied): webhooks that went missing.
+    pub reconciliation_corrections: u64,
 }
 
 /// A payment that reconciliation should check with PayRam: not settled, and nothing heard of
@@ -230,4 +235,73 @@ pub struct ReconcileCandidate {
     pub status: PaymentStatus,
     /// When the newest event about this payment was recorded (webhook, replay or lookup).
     pub last_event_at: DateTime<Utc>,
+}
+
+/// Which payments to list; every condition given must hold. Newest first (by creation).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PaymentFilter {
+    pub status: Option<PaymentStatus>,
+    pub customer_id: Option<String>,
+    /// Created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many (capped at [`EventFilter::MAX_LIMIT`]).
+    pub limit: u32,
+    /// Only payments after this one in the listing order (the cursor of the next page).
+    pub after: Option<PaymentCursor>,
+}
+
+/// A payment's place in the listing order: newest creation first, then reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentCursor {
+    pub created_at: DateTime<Utc>,
+    pub reference_id: String,
+}
+
+/// One payment of a list, with its times.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentItem {
+    pub payment: Payment,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PaymentItem {
+    /// The cursor that lists the payments after this one.
+    #[must_use]
+    pub fn cursor(&self) -> PaymentCursor {
+        PaymentCursor {
+            created_at: self.created_at,
+            reference_id: self.payment.reference_id().as_str().to_owned(),
+        }
+    }
+}
+
+/// A customer and its balance (the exact sum of its credits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerBalance {
+    pub customer_id: CustomerId,
+    pub balance_usd: Amount,
+    pub credits: u64,
+    pub payments: u64,
+}
+
+/// Which credits to list: newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreditFilter {
+    /// Created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many (capped at [`EventFilter::MAX_LIMIT`]).
+    pub limit: u32,
+    /// Only credits older than this ledger id (the cursor of the next page).
+    pub before: Option<i64>,
+}
+
+/// How one configured API key was last used by PayRam (webhooks only), by its position in
+/// `PAYRAM_API_KEYS`: never the key itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyUse {
+    pub key_index: usize,
+    /// Webhook deliveries this key authenticated.
+    pub deliveries: u64,
+    pub last_used_at: DateTime<Utc>,
 }

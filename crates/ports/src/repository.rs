@@ -6,8 +6,9 @@ use payram_domain::{
 };
 
 use crate::{
-    Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, PaymentView,
-    ReconcileCandidate, RecordedCredit, RecordedPayout, RepositoryError, Stats,
+    Applied, CreditFilter, CustomerBalance, CustomerView, EventFilter, EventId, EventRecord,
+    KeyUse, NewEvent, PaymentFilter, PaymentItem, PaymentView, ReconcileCandidate, RecordedCredit,
+    RecordedPayout, RepositoryError, Stats,
 };
 
 /// Outbound port: the payments, their event log and the credit ledger.
@@ -134,6 +135,28 @@ pub trait PaymentRepository: Send + Sync {
 
     /// The credits an event caused, in order.
     async fn credits_of_event(&self, id: EventId) -> Result<Vec<RecordedCredit>, RepositoryError>;
+
+    /// Payments matching the filter, newest first.
+    async fn list_payments(
+        &self,
+        filter: PaymentFilter,
+    ) -> Result<Vec<PaymentItem>, RepositoryError>;
+
+    /// Customers named by a payment, by id, after `after`, with their balances.
+    async fn list_customers(
+        &self,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<CustomerBalance>, RepositoryError>;
+
+    /// Credits of the ledger matching the filter, newest first.
+    async fn list_credits(
+        &self,
+        filter: CreditFilter,
+    ) -> Result<Vec<RecordedCredit>, RepositoryError>;
+
+    /// For each key position that authenticated a webhook: how many and when last.
+    async fn key_usage(&self) -> Result<Vec<KeyUse>, RepositoryError>;
 
     /// Figures about the whole store, for monitoring.
     async fn stats(&self) -> Result<Stats, RepositoryError>;

@@ -8,9 +8,10 @@ use payram_domain::{
 };
 
 use crate::{
-    Applied, BodyParser, Clock, Crediting, CustomerView, Delivery, ErrorChain, EventFilter,
-    EventId, EventRecord, NewEvent, Origin, PaymentRepository, PaymentView, PayramGateway, Receipt,
-    Rejection, RepositoryError, RetryPolicy, ServiceError, Stats,
+    Applied, BodyParser, Clock, CreditFilter, Crediting, CustomerBalance, CustomerView, Delivery,
+    ErrorChain, EventFilter, EventId, EventRecord, KeyUse, NewEvent, Origin, PaymentFilter,
+    PaymentItem, PaymentRepository, PaymentView, PayramGateway, Receipt, RecordedCredit, Rejection,
+    RepositoryError, RetryPolicy, ServiceError, Stats,
 };
 
 /// How often a write that lost a race to a concurrent writer is tried again before the
@@ -59,6 +60,22 @@ pub trait PaymentUseCases: Send + Sync {
 
     /// Figures about the whole store, for monitoring; also proves the database answers.
     async fn stats(&self) -> Result<Stats, ServiceError>;
+
+    /// Payments matching the filter, newest first.
+    async fn payments(&self, filter: PaymentFilter) -> Result<Vec<PaymentItem>, ServiceError>;
+
+    /// Customers with their balances, by id, after `after`.
+    async fn customers(
+        &self,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<CustomerBalance>, ServiceError>;
+
+    /// Credits matching the filter, newest first.
+    async fn credits(&self, filter: CreditFilter) -> Result<Vec<RecordedCredit>, ServiceError>;
+
+    /// When each configured key (by position) last authenticated a webhook.
+    async fn key_usage(&self) -> Result<Vec<KeyUse>, ServiceError>;
 }
 
 /// The use-case service: records every delivery, applies payment notifications with the
@@ -573,6 +590,26 @@ impl PaymentUseCases for PaymentService {
     async fn stats(&self) -> Result<Stats, ServiceError> {
         Ok(self.repo.stats().await?)
     }
+
+    async fn payments(&self, filter: PaymentFilter) -> Result<Vec<PaymentItem>, ServiceError> {
+        Ok(self.repo.list_payments(filter).await?)
+    }
+
+    async fn customers(
+        &self,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<CustomerBalance>, ServiceError> {
+        Ok(self.repo.list_customers(after, limit).await?)
+    }
+
+    async fn credits(&self, filter: CreditFilter) -> Result<Vec<RecordedCredit>, ServiceError> {
+        Ok(self.repo.list_credits(filter).await?)
+    }
+
+    async fn key_usage(&self) -> Result<Vec<KeyUse>, ServiceError> {
+        Ok(self.repo.key_usage().await?)
+    }
 }
 
 #[cfg(test)]
@@ -936,6 +973,7 @@ mod tests {
             reference_id: Some("ref-1".into()),
             since: Some(at()),
             limit: 5,
+            before: Some(40),
         };
         repo.expect_list_events().with(eq(filter.clone())).returning(|_| Ok(vec![stored_event(1)]));
 

@@ -56,6 +56,16 @@ pub(crate) fn stored_timestamp(
     column(table, name, &id.to_string(), parse_timestamp(text))
 }
 
+/// A stored timestamp of the row named `key`, parsed.
+pub(crate) fn stored_timestamp_of(
+    table: &'static str,
+    name: &'static str,
+    key: &str,
+    text: &str,
+) -> Result<DateTime<Utc>, BadColumn> {
+    column(table, name, key, parse_timestamp(text))
+}
+
 /// Parses one column, naming it when it fails.
 fn column<T, E: Into<BoxError>>(
     table: &'static str,
@@ -110,6 +120,11 @@ pub(crate) enum BadPayment {
 }
 
 impl PaymentRow {
+    /// The reference, to name the row in errors.
+    pub(crate) fn key(&self) -> String {
+        self.reference_id.clone()
+    }
+
     /// Rebuilds the domain payment, checking every column and the payment's invariants.
     pub(crate) fn into_payment(self) -> Result<Payment, BadPayment> {
         let key = self.reference_id.as_str();

@@ -14,9 +14,10 @@ use payram_domain::{
     PayoutNotification, ReferenceId,
 };
 use payram_ports::{
-    Applied, CustomerView, EventFilter, EventId, EventRecord, NewEvent, OutboxEntry, OutboxId,
-    OutboxRepository, OutboxState, PaymentRepository, PaymentView, ReconcileCandidate,
-    RecordedCredit, RecordedPayout, RepositoryError, Stats,
+    Applied, CreditFilter, CustomerBalance, CustomerView, EventFilter, EventId, EventRecord,
+    KeyUse, NewEvent, Origin, OutboxEntry, OutboxId, OutboxRepository, OutboxState, PaymentFilter,
+    PaymentItem, PaymentRepository, PaymentView, ReconcileCandidate, RecordedCredit,
+    RecordedPayout, RepositoryError, Stats,
 };
 
 use crate::{
@@ -24,7 +25,7 @@ use crate::{
     model::{
         CreditEntryRow, CreditRow, EventRow, EventSummaryRow, NewCreditRow, NewEventRow,
         NewPayoutRow, OutboxRow, PaymentChanges, PaymentRow, format_timestamp, reconcile_candidate,
-        stored_amount, stored_precision, stored_timestamp,
+        stored_amount, stored_precision, stored_timestamp, stored_timestamp_of,
     },
     schema::{credits, events, outbox, payments, payouts},
 };
@@ -223,6 +224,9 @@ impl PaymentRepository for SqliteRepository {
             if let Some(since) = filter.since {
                 query = query.filter(events::received_at.ge(format_timestamp(since)));
             }
+            if let Some(before) = filter.before {
+                query = query.filter(events::id.lt(before));
+            }
             let limit = i64::from(filter.limit.min(EventFilter::MAX_LIMIT));
             query
                 .order(events::id.desc())
@@ -395,6 +399,11 @@ impl PaymentRepository for SqliteRepository {
             let dead_events = count_events(conn, EventOutcome::Dead)?;
             let outbox_pending = count_outbox(conn, OutboxState::Pending)?;
             let outbox_dead = count_outbox(conn, OutboxState::Dead)?;
+            let corrections: i64 = events::table
+                .filter(events::origin.eq(Origin::Reconciliation.as_str()))
+                .filter(events::outcome.eq(EventOutcome::Applied.as_str()))
+                .count()
+                .get_result(conn)?;
             let oldest: Option<String> = outbox::table
                 .filter(outbox::state.eq(OutboxState::Pending.as_str()))
                 .select(diesel::dsl::min(outbox::created_at))
@@ -412,6 +421,7 @@ impl PaymentRepository for SqliteRepository {
                 outbox_pending: count(outbox_pending),
                 outbox_dead: count(outbox_dead),
                 oldest_pending_outbox,
+                reconciliation_corrections: count(corrections),
             })
         })
         .await
@@ -442,6 +452,154 @@ impl PaymentRepository for SqliteRepository {
                 .load::<(String, String, Option<String>)>(conn)?
                 .into_iter()
                 .map(|row| reconcile_candidate(row).map_err(|err| Failure::Corrupt(err.into())))
+                .collect()
+        })
+        .await
+    }
+
+    async fn list_payments(
+        &self,
+        filter: PaymentFilter,
+    ) -> Result<Vec<PaymentItem>, RepositoryError> {
+        self.run(move |conn| {
+            let mut query = payments::table
+                .select((PaymentRow::as_select(), payments::created_at, payments::updated_at))
+                .into_boxed();
+            if let Some(status) = filter.status {
+                query = query.filter(payments::status.eq(status.as_str()));
+            }
+            if let Some(customer_id) = filter.customer_id {
+                query = query.filter(payments::customer_id.eq(customer_id));
+            }
+            if let Some(since) = filter.since {
+                query = query.filter(payments::created_at.ge(format_timestamp(since)));
+            }
+            if let Some(after) = filter.after {
+                let created_at = format_timestamp(after.created_at);
+                query = query.filter(
+                    payments::created_at.lt(created_at.clone()).or(payments::created_at
+                        .eq(created_at)
+                        .and(payments::reference_id.lt(after.reference_id))),
+                );
+            }
+            query
+                .order((payments::created_at.desc(), payments::reference_id.desc()))
+                .limit(i64::from(filter.limit.min(EventFilter::MAX_LIMIT)))
+                .load::<(PaymentRow, String, String)>(conn)?
+                .into_iter()
+                .map(|(row, created_at, updated_at)| {
+                    let key = row.key();
+                    let created_at =
+                        stored_timestamp_of("payments", "created_at", &key, &created_at);
+                    let updated_at =
+                        stored_timestamp_of("payments", "updated_at", &key, &updated_at);
+                    Ok(PaymentItem {
+                        payment: row.into_payment().map_err(|err| Failure::Corrupt(err.into()))?,
+                        created_at: created_at.map_err(|err| Failure::Corrupt(err.into()))?,
+                        updated_at: updated_at.map_err(|err| Failure::Corrupt(err.into()))?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn list_customers(
+        &self,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<CustomerBalance>, RepositoryError> {
+        self.run(move |conn| {
+            let mut query = payments::table
+                .filter(payments::customer_id.is_not_null())
+                .group_by(payments::customer_id)
+                .select((payments::customer_id, diesel::dsl::count_star()))
+                .into_boxed();
+            if let Some(after) = after {
+                query = query.filter(payments::customer_id.gt(after));
+            }
+            let customers: Vec<(Option<String>, i64)> = query
+                .order(payments::customer_id.asc())
+                .limit(i64::from(limit.min(EventFilter::MAX_LIMIT)))
+                .load(conn)?;
+            let ids: Vec<String> = customers.iter().filter_map(|(id, _)| id.clone()).collect();
+            let credits: Vec<(i64, String, String)> = credits::table
+                .filter(credits::customer_id.eq_any(&ids))
+                .select((credits::id, credits::customer_id, credits::amount_usd))
+                .load(conn)?;
+            customers
+                .into_iter()
+                .filter_map(|(id, payments)| id.map(|id| (id, payments)))
+                .map(|(id, payments)| {
+                    let mut balance_usd = Amount::ZERO;
+                    let mut count = 0;
+                    for (credit_id, _, text) in credits.iter().filter(|(_, c, _)| *c == id) {
+                        let amount = stored_amount("credits", "amount_usd", *credit_id, text)
+                            .map_err(|err| Failure::Corrupt(err.into()))?;
+                        balance_usd = balance_usd.checked_add(amount).ok_or_else(|| {
+                            Failure::Corrupt(format!("the balance of {id} overflows").into())
+                        })?;
+                        count += 1;
+                    }
+                    Ok(CustomerBalance {
+                        customer_id: CustomerId::parse(&id)
+                            .map_err(|err| Failure::Corrupt(Box::new(err)))?,
+                        balance_usd,
+                        credits: count,
+                        payments: u64::try_from(payments).unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn list_credits(
+        &self,
+        filter: CreditFilter,
+    ) -> Result<Vec<RecordedCredit>, RepositoryError> {
+        self.run(move |conn| {
+            let mut query = credits::table.select(CreditRow::as_select()).into_boxed();
+            if let Some(since) = filter.since {
+                query = query.filter(credits::created_at.ge(format_timestamp(since)));
+            }
+            if let Some(before) = filter.before {
+                query = query.filter(credits::id.lt(before));
+            }
+            query
+                .order(credits::id.desc())
+                .limit(i64::from(filter.limit.min(EventFilter::MAX_LIMIT)))
+                .load(conn)?
+                .into_iter()
+                .map(|row| row.into_recorded().map_err(|err| Failure::Corrupt(err.into())))
+                .collect()
+        })
+        .await
+    }
+
+    async fn key_usage(&self) -> Result<Vec<KeyUse>, RepositoryError> {
+        self.run(move |conn| {
+            let rows: Vec<(i64, i64, Option<String>)> = events::table
+                .filter(events::origin.eq(Origin::Webhook.as_str()))
+                .group_by(events::key_index)
+                .select((
+                    events::key_index,
+                    diesel::dsl::count_star(),
+                    diesel::dsl::max(events::received_at),
+                ))
+                .order(events::key_index.asc())
+                .load(conn)?;
+            rows.into_iter()
+                .filter_map(|(index, count, last)| last.map(|last| (index, count, last)))
+                .map(|(index, count, last)| {
+                    Ok(KeyUse {
+                        key_index: usize::try_from(index)
+                            .map_err(|err| Failure::Corrupt(Box::new(err)))?,
+                        deliveries: u64::try_from(count).unwrap_or_default(),
+                        last_used_at: stored_timestamp("events", "received_at", index, &last)
+                            .map_err(|err| Failure::Corrupt(err.into()))?,
+                    })
+                })
                 .collect()
         })
         .await

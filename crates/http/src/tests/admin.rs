@@ -256,7 +256,7 @@ async fn health_needs_no_token() {
 
 #[actix_web::test]
 async fn unknown_routes_are_404_json() {
-    for uri in ["/", "/nope", "/api/payments", "/api/payments/", "/webhook/extra"] {
+    for uri in ["/", "/nope", "/api/payment", "/api/payments/", "/webhook/extra"] {
         let answer = send(untouched(), admin_get(uri)).await;
 
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");

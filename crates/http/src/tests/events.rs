@@ -43,6 +43,7 @@ async fn events_are_listed_with_their_filters_and_raw_bodies() {
         reference_id: Some("ref-1".to_owned()),
         since: Some(Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap()),
         limit: 5,
+        before: None,
     };
     use_cases
         .expect_events()
@@ -74,8 +75,34 @@ async fn events_are_listed_with_their_filters_and_raw_bodies() {
             "next_attempt_at": null,
             "raw_body": "{\"a\":1}",
             "raw_body_base64": "eyJhIjoxfQ==",
-        }]})
+        }], "next_cursor": null})
     );
+}
+
+#[actix_web::test]
+async fn a_full_page_gives_the_cursor_of_the_next() {
+    let mut use_cases = MockPaymentUseCases::new();
+    use_cases
+        .expect_events()
+        .withf(|given| given.limit == 1 && given.before.is_none())
+        .times(1)
+        .returning(|_| Ok(vec![record(7, b"{}")]));
+    let answer = send(use_cases, with_token(TestRequest::get().uri("/api/events?limit=1"))).await;
+    let cursor = answer.json["next_cursor"].as_str().unwrap().to_owned();
+
+    let mut use_cases = MockPaymentUseCases::new();
+    use_cases
+        .expect_events()
+        .withf(|given| given.limit == 1 && given.before == Some(7))
+        .times(1)
+        .returning(|_| Ok(vec![]));
+    let uri = format!("/api/events?limit=1&cursor={cursor}");
+    let answer = send(use_cases, with_token(TestRequest::get().uri(&uri))).await;
+    assert_eq!(answer.json, json!({"events": [], "next_cursor": null}));
+
+    let answer =
+        send(untouched(), with_token(TestRequest::get().uri("/api/events?cursor=%%%"))).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
 }
 
 #[actix_web::test]
@@ -88,7 +115,10 @@ async fn listing_defaults_to_the_newest_hundred() {
 
     let answer = send(use_cases, with_token(TestRequest::get().uri("/api/events"))).await;
 
-    assert_eq!((answer.status, answer.json), (StatusCode::OK, json!({"events": []})));
+    assert_eq!(
+        (answer.status, answer.json),
+        (StatusCode::OK, json!({"events": [], "next_cursor": null}))
+    );
 }
 
 #[actix_web::test]

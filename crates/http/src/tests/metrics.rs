@@ -27,6 +27,7 @@ fn stats() -> Stats {
         outbox_pending: 4,
         outbox_dead: 0,
         oldest_pending_outbox: Some(Utc::now() - chrono::Duration::seconds(90)),
+        reconciliation_corrections: 5,
     }
 }
 
@@ -122,6 +123,7 @@ async fn database_figures_are_read_at_scrape_time_and_money_is_exact() {
     has(&text, "payram_dead_events 2");
     has(&text, "payram_outbox_pending 4");
     has(&text, "payram_outbox_dead 0");
+    has(&text, "payram_reconciliation_corrections 5");
     let age = text
         .lines()
         .find_map(|line| line.strip_prefix("payram_outbox_oldest_pending_age_seconds "))

@@ -2,6 +2,7 @@
 
 mod admin;
 mod events;
+mod lists;
 mod metrics;
 mod outbox;
 mod properties;
@@ -81,5 +82,9 @@ fn untouched() -> MockPaymentUseCases {
     use_cases.expect_event().never();
     use_cases.expect_replay().never();
     use_cases.expect_stats().never();
+    use_cases.expect_payments().never();
+    use_cases.expect_customers().never();
+    use_cases.expect_credits().never();
+    use_cases.expect_key_usage().never();
     use_cases
 }

@@ -6,6 +6,7 @@ mod concurrency;
 mod events;
 mod failures;
 mod helpers;
+mod lists;
 mod migrations;
 mod outbox;
 mod payments;

@@ -1,0 +1,376 @@
+//! The admin API's lists, with filters and cursor pagination: payments, customers with their
+//! balances, credits (JSON or CSV) and the last use of each API key.
+//!
+//! Every list is newest first (customers by id) and answers `next_cursor`: `null` on the last
+//! page, else an opaque text to pass as `cursor` for the next page.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use payram_domain::{Amount, CustomerId, PaymentStatus};
+use payram_ports::{
+    CreditFilter, CustomerBalance, EventFilter, PaymentCursor, PaymentFilter, PaymentItem,
+    PaymentUseCases, RecordedCredit,
+};
+
+use crate::{HttpConfig, admin::authorize, dto::rfc3339, error::ApiError};
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest { code: "bad_request", message: message.into() }
+}
+
+/// `limit`: 1 to [`EventFilter::MAX_LIMIT`], [`EventFilter::DEFAULT_LIMIT`] when absent.
+pub(crate) fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(EventFilter::DEFAULT_LIMIT);
+    if limit == 0 || limit > EventFilter::MAX_LIMIT {
+        return Err(bad_request(format!("limit must be between 1 and {}", EventFilter::MAX_LIMIT)));
+    }
+    Ok(limit)
+}
+
+/// `since`: RFC 3339.
+pub(crate) fn since(text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    text.filter(|text| !text.is_empty())
+        .map(|text| DateTime::parse_from_rfc3339(text).map(|at| at.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|err| bad_request(format!("since must be an RFC 3339 time: {err}")))
+}
+
+fn encode(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+fn decode(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| bad_request("cursor is not one this server gave"))
+}
+
+/// A numeric id cursor (events, credits).
+pub(crate) fn id_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            decode(text)?
+                .parse::<i64>()
+                .map_err(|_| bad_request("cursor is not one this server gave"))
+        })
+        .transpose()
+}
+
+/// The cursor after the last item of a full page; `None` on a shorter (last) page.
+pub(crate) fn next_id_cursor(len: usize, limit: u32, last: Option<i64>) -> Option<String> {
+    (u32::try_from(len).is_ok_and(|len| len == limit))
+        .then_some(last?)
+        .map(|id| encode(&id.to_string()))
+}
+
+// --- payments ---
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PaymentQuery {
+    status: Option<String>,
+    customer_id: Option<String>,
+    since: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn payment_cursor(cursor: &str) -> Result<PaymentCursor, ApiError> {
+    let text = decode(cursor)?;
+    let (at, reference_id) =
+        text.split_once('|').ok_or_else(|| bad_request("cursor is not one this server gave"))?;
+    let created_at = DateTime::parse_from_rfc3339(at)
+        .map_err(|_| bad_request("cursor is not one this server gave"))?
+        .with_timezone(&Utc);
+    Ok(PaymentCursor { created_at, reference_id: reference_id.to_owned() })
+}
+
+/// `GET /api/payments?status=&customer_id=&since=&limit=&cursor=`: newest first.
+#[tracing::instrument(name = "admin_payments", skip_all)]
+pub(crate) async fn payments(
+    req: HttpRequest,
+    query: web::Query<PaymentQuery>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+    config: web::Data<HttpConfig>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(req.headers(), &config)?;
+    let query = query.into_inner();
+    let status = query
+        .status
+        .as_deref()
+        .filter(|text| !text.is_empty())
+        .map(|text| text.parse::<PaymentStatus>().map_err(|err| bad_request(err.to_string())))
+        .transpose()?;
+    let limit = page_size(query.limit)?;
+    let filter = PaymentFilter {
+        status,
+        customer_id: query.customer_id.filter(|text| !text.is_empty()),
+        since: since(query.since.as_deref())?,
+        limit,
+        after: query.cursor.as_deref().filter(|c| !c.is_empty()).map(payment_cursor).transpose()?,
+    };
+    let items = use_cases.payments(filter).await?;
+    let next_cursor = (u32::try_from(items.len()).is_ok_and(|len| len == limit))
+        .then(|| items.last())
+        .flatten()
+        .map(|last| {
+            let cursor = last.cursor();
+            encode(&format!("{}|{}", rfc3339(cursor.created_at), cursor.reference_id))
+        });
+    Ok(HttpResponse::Ok().json(PaymentListBody {
+        payments: items.iter().map(PaymentItemBody::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct PaymentListBody<'a> {
+    payments: Vec<PaymentItemBody<'a>>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct PaymentItemBody<'a> {
+    reference_id: &'a str,
+    status: &'static str,
+    customer_id: Option<&'a str>,
+    invoice_id: Option<&'a str>,
+    amount: Option<String>,
+    currency: Option<&'a str>,
+    filled_amount: Option<String>,
+    filled_amount_in_usd: Option<String>,
+    credited_usd: String,
+    late_payment: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a PaymentItem> for PaymentItemBody<'a> {
+    fn from(item: &'a PaymentItem) -> Self {
+        let record = item.payment.record();
+        Self {
+            reference_id: record.reference_id.as_str(),
+            status: record.status.as_str(),
+            customer_id: record.customer_id.as_ref().map(CustomerId::as_str),
+            invoice_id: record.invoice_id.as_deref(),
+            amount: record.amount.as_ref().map(Amount::to_string),
+            currency: record.currency.as_deref(),
+            filled_amount: record.filled_amount.as_ref().map(Amount::to_string),
+            filled_amount_in_usd: record.filled_amount_in_usd.as_ref().map(Amount::to_string),
+            credited_usd: record.credited_usd.to_string(),
+            late_payment: record.late_payment,
+            created_at: rfc3339(item.created_at),
+            updated_at: rfc3339(item.updated_at),
+        }
+    }
+}
+
+// --- customers ---
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PageQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/customers?limit=&cursor=`: every customer a payment named, by id, with balances.
+#[tracing::instrument(name = "admin_customers", skip_all)]
+pub(crate) async fn customers(
+    req: HttpRequest,
+    query: web::Query<PageQuery>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+    config: web::Data<HttpConfig>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(req.headers(), &config)?;
+    let query = query.into_inner();
+    let limit = page_size(query.limit)?;
+    let after = query.cursor.as_deref().filter(|c| !c.is_empty()).map(decode).transpose()?;
+    let customers = use_cases.customers(after, limit).await?;
+    let next_cursor = (u32::try_from(customers.len()).is_ok_and(|len| len == limit))
+        .then(|| customers.last())
+        .flatten()
+        .map(|last| encode(last.customer_id.as_str()));
+    Ok(HttpResponse::Ok().json(CustomerListBody {
+        customers: customers.iter().map(CustomerItemBody::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct CustomerListBody<'a> {
+    customers: Vec<CustomerItemBody<'a>>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CustomerItemBody<'a> {
+    customer_id: &'a str,
+    balance_usd: String,
+    credits: u64,
+    payments: u64,
+}
+
+impl<'a> From<&'a CustomerBalance> for CustomerItemBody<'a> {
+    fn from(customer: &'a CustomerBalance) -> Self {
+        Self {
+            customer_id: customer.customer_id.as_str(),
+            balance_usd: customer.balance_usd.to_string(),
+            credits: customer.credits,
+            payments: customer.payments,
+        }
+    }
+}
+
+// --- credits ---
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CreditQuery {
+    since: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/credits?since=&limit=&cursor=`: the ledger, newest first; CSV with
+/// `Accept: text/csv` (the next cursor then in the `X-Next-Cursor` header).
+#[tracing::instrument(name = "admin_credits", skip_all)]
+pub(crate) async fn credits(
+    req: HttpRequest,
+    query: web::Query<CreditQuery>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+    config: web::Data<HttpConfig>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(req.headers(), &config)?;
+    let query = query.into_inner();
+    let limit = page_size(query.limit)?;
+    let filter = CreditFilter {
+        since: since(query.since.as_deref())?,
+        limit,
+        before: id_cursor(query.cursor.as_deref())?,
+    };
+    let credits = use_cases.credits(filter).await?;
+    let next_cursor = next_id_cursor(credits.len(), limit, credits.last().map(|c| c.id));
+    if wants_csv(&req) {
+        let mut response = HttpResponse::Ok();
+        response.insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"));
+        if let Some(cursor) = &next_cursor {
+            response.insert_header(("X-Next-Cursor", cursor.as_str()));
+        }
+        return Ok(response.body(csv(&credits)));
+    }
+    Ok(HttpResponse::Ok().json(CreditListBody {
+        credits: credits.iter().map(CreditItemBody::from).collect(),
+        next_cursor,
+    }))
+}
+
+fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/csv"))
+}
+
+/// RFC 4180: a header line, CRLF line ends, fields quoted when they hold a comma, a quote or a
+/// line break. Amounts are exact decimal text.
+fn csv(credits: &[RecordedCredit]) -> String {
+    fn field(text: &str) -> String {
+        if text.contains([',', '"', '\r', '\n']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text.to_owned()
+        }
+    }
+    let mut out = String::from(
+        "credit_id,created_at,customer_id,reference_id,amount_usd,credited_total_usd,status,event_id\r\n",
+    );
+    for credit in credits {
+        let row = [
+            credit.id.to_string(),
+            rfc3339(credit.created_at),
+            field(credit.customer_id.as_str()),
+            field(credit.reference_id.as_str()),
+            credit.amount_usd.to_string(),
+            credit.credited_total_usd.to_string(),
+            credit.status.as_str().to_owned(),
+            credit.event_id.to_string(),
+        ];
+        out.push_str(&row.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[derive(Debug, Serialize)]
+struct CreditListBody<'a> {
+    credits: Vec<CreditItemBody<'a>>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CreditItemBody<'a> {
+    credit_id: i64,
+    created_at: String,
+    customer_id: &'a str,
+    reference_id: &'a str,
+    amount_usd: String,
+    credited_total_usd: String,
+    status: &'static str,
+    event_id: i64,
+}
+
+impl<'a> From<&'a RecordedCredit> for CreditItemBody<'a> {
+    fn from(credit: &'a RecordedCredit) -> Self {
+        Self {
+            credit_id: credit.id,
+            created_at: rfc3339(credit.created_at),
+            customer_id: credit.customer_id.as_str(),
+            reference_id: credit.reference_id.as_str(),
+            amount_usd: credit.amount_usd.to_string(),
+            credited_total_usd: credit.credited_total_usd.to_string(),
+            status: credit.status.as_str(),
+            event_id: credit.event_id,
+        }
+    }
+}
+
+// --- keys ---
+
+/// `GET /api/keys`: each configured key by position (never the key), how many webhooks it
+/// authenticated and when last, so an operator knows when an old key can be retired.
+#[tracing::instrument(name = "admin_keys", skip_all)]
+pub(crate) async fn keys(
+    req: HttpRequest,
+    use_cases: web::Data<dyn PaymentUseCases>,
+    config: web::Data<HttpConfig>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(req.headers(), &config)?;
+    let usage = use_cases.key_usage().await?;
+    let keys = (0..config.api_keys.len())
+        .map(|position| {
+            let used = usage.iter().find(|key| key.key_index == position);
+            KeyBody {
+                position,
+                deliveries: used.map_or(0, |key| key.deliveries),
+                last_used_at: used.map(|key| rfc3339(key.last_used_at)),
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(KeyListBody { keys }))
+}
+
+#[derive(Debug, Serialize)]
+struct KeyListBody {
+    keys: Vec<KeyBody>,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyBody {
+    position: usize,
+    deliveries: u64,
+    last_used_at: Option<String>,
+}
