@@ -4,7 +4,7 @@ use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use payram_domain::{Amount, CustomerId, EventOutcome, ReferenceId};
+use payram_domain::{Amount, CustomerId, EventOutcome, PaymentRecord, ReferenceId};
 use payram_ports::{CreditEntry, CustomerView, EventRecord, EventSummary, PaymentView, Receipt};
 
 /// `{"error": code}`, with a `message` for 400s.
@@ -51,9 +51,9 @@ impl<'a> From<&'a Receipt> for ReceiptAnswer<'a> {
     }
 }
 
-/// `GET /api/payments/{reference_id}`.
+/// A payment's own fields, as every answer about a payment shows them.
 #[derive(Debug, Serialize)]
-pub(crate) struct PaymentBody<'a> {
+pub(crate) struct PaymentFields<'a> {
     reference_id: &'a str,
     status: &'static str,
     customer_id: Option<&'a str>,
@@ -64,6 +64,30 @@ pub(crate) struct PaymentBody<'a> {
     filled_amount_in_usd: Option<String>,
     credited_usd: String,
     late_payment: bool,
+}
+
+impl<'a> From<&'a PaymentRecord> for PaymentFields<'a> {
+    fn from(record: &'a PaymentRecord) -> Self {
+        Self {
+            reference_id: record.reference_id.as_str(),
+            status: record.status.as_str(),
+            customer_id: record.customer_id.as_ref().map(CustomerId::as_str),
+            invoice_id: record.invoice_id.as_deref(),
+            amount: record.amount.as_ref().map(Amount::to_string),
+            currency: record.currency.as_deref(),
+            filled_amount: record.filled_amount.as_ref().map(Amount::to_string),
+            filled_amount_in_usd: record.filled_amount_in_usd.as_ref().map(Amount::to_string),
+            credited_usd: record.credited_usd.to_string(),
+            late_payment: record.late_payment,
+        }
+    }
+}
+
+/// `GET /api/payments/{reference_id}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct PaymentBody<'a> {
+    #[serde(flatten)]
+    fields: PaymentFields<'a>,
     events: Vec<EventBody<'a>>,
 }
 
@@ -78,18 +102,8 @@ pub(crate) struct EventBody<'a> {
 
 impl<'a> From<&'a PaymentView> for PaymentBody<'a> {
     fn from(view: &'a PaymentView) -> Self {
-        let record = view.payment.record();
         Self {
-            reference_id: record.reference_id.as_str(),
-            status: record.status.as_str(),
-            customer_id: record.customer_id.as_ref().map(CustomerId::as_str),
-            invoice_id: record.invoice_id.as_deref(),
-            amount: record.amount.as_ref().map(Amount::to_string),
-            currency: record.currency.as_deref(),
-            filled_amount: record.filled_amount.as_ref().map(Amount::to_string),
-            filled_amount_in_usd: record.filled_amount_in_usd.as_ref().map(Amount::to_string),
-            credited_usd: record.credited_usd.to_string(),
-            late_payment: record.late_payment,
+            fields: PaymentFields::from(view.payment.record()),
             events: view.events.iter().map(EventBody::from).collect(),
         }
     }

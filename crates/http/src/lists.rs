@@ -9,13 +9,18 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use payram_domain::{Amount, CustomerId, PaymentStatus};
+use payram_domain::PaymentStatus;
 use payram_ports::{
     CreditFilter, CustomerBalance, EventFilter, PaymentCursor, PaymentFilter, PaymentItem,
     PaymentUseCases, RecordedCredit,
 };
 
-use crate::{HttpConfig, admin::authorize, dto::rfc3339, error::ApiError};
+use crate::{
+    HttpConfig,
+    admin::authorize,
+    dto::{PaymentFields, rfc3339},
+    error::ApiError,
+};
 
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::BadRequest { code: "bad_request", message: message.into() }
@@ -136,34 +141,16 @@ struct PaymentListBody<'a> {
 
 #[derive(Debug, Serialize)]
 struct PaymentItemBody<'a> {
-    reference_id: &'a str,
-    status: &'static str,
-    customer_id: Option<&'a str>,
-    invoice_id: Option<&'a str>,
-    amount: Option<String>,
-    currency: Option<&'a str>,
-    filled_amount: Option<String>,
-    filled_amount_in_usd: Option<String>,
-    credited_usd: String,
-    late_payment: bool,
+    #[serde(flatten)]
+    fields: PaymentFields<'a>,
     created_at: String,
     updated_at: String,
 }
 
 impl<'a> From<&'a PaymentItem> for PaymentItemBody<'a> {
     fn from(item: &'a PaymentItem) -> Self {
-        let record = item.payment.record();
         Self {
-            reference_id: record.reference_id.as_str(),
-            status: record.status.as_str(),
-            customer_id: record.customer_id.as_ref().map(CustomerId::as_str),
-            invoice_id: record.invoice_id.as_deref(),
-            amount: record.amount.as_ref().map(Amount::to_string),
-            currency: record.currency.as_deref(),
-            filled_amount: record.filled_amount.as_ref().map(Amount::to_string),
-            filled_amount_in_usd: record.filled_amount_in_usd.as_ref().map(Amount::to_string),
-            credited_usd: record.credited_usd.to_string(),
-            late_payment: record.late_payment,
+            fields: PaymentFields::from(item.payment.record()),
             created_at: rfc3339(item.created_at),
             updated_at: rfc3339(item.updated_at),
         }
