@@ -7,6 +7,7 @@ mod cli;
 mod concurrency;
 mod confirm;
 mod crash;
+mod dashboard;
 mod events;
 mod faults;
 mod forward;

@@ -7,7 +7,7 @@ use diesel::{Connection, RunQueryDsl, SqliteConnection, connection::SimpleConnec
 
 use crate::helpers::{TestApp, binary, fixture};
 
-const REFERENCE: &str = "3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11";
+pub(crate) const REFERENCE: &str = "3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11";
 /// A bound on a failure, not a synchronisation: the tests poll for what they expect.
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -22,7 +22,7 @@ fn fast_retries(max_attempts: &'static str) -> [(&'static str, &'static str); 4]
 
 /// Runs SQL on the server's database file from outside, as a broken migration or a person
 /// with a SQL shell might.
-fn sql(app: &TestApp, statement: &str) {
+pub(crate) fn sql(app: &TestApp, statement: &str) {
     let path = app.dir.path().join("payram.db");
     let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
     conn.batch_execute("PRAGMA busy_timeout = 5000;").unwrap();
@@ -30,7 +30,7 @@ fn sql(app: &TestApp, statement: &str) {
 }
 
 /// Credits 20.00, then breaks the stored payment so that the next notification fails.
-async fn partial_then_broken(app: &TestApp) -> i64 {
+pub(crate) async fn partial_then_broken(app: &TestApp) -> i64 {
     let (code, _) = app.post_signed(&fixture("partially_filled_strings.json")).await;
     assert_eq!(code, 200);
     sql(

@@ -249,7 +249,8 @@ impl Application {
             let app = App::new()
                 .configure(payram_http::configure(Arc::clone(&use_cases), Arc::clone(&config)))
                 .configure(payram_http::configure_metrics(Arc::clone(&metrics)))
-                .configure(payram_http::configure_readiness(readiness.clone()));
+                .configure(payram_http::configure_readiness(readiness.clone()))
+                .configure(payram_http::configure_dashboard(http_outbox.clone()));
             match &http_outbox {
                 Some(outbox) => app.configure(payram_http::configure_outbox(Arc::clone(outbox))),
                 None => app,

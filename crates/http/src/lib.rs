@@ -25,10 +25,12 @@
 //! | `POST /api/outbox/{id}/replay` | delivers an outbox entry now (bearer token; [`configure_outbox`]) |
 //! | `GET /metrics` | Prometheus metrics, no authentication ([`configure_metrics`]) |
 //! | `GET /readyz` | 200 when the database answers and the workers run, else 503 ([`configure_readiness`]) |
+//! | `/dashboard`, `/dashboard/...` | the HTML dashboard, signed in with the admin token ([`configure_dashboard`]) |
 //! | `GET /healthz` | `{"status":"ok"}`, no authentication |
 //! | anything else | 404 `{"error":"not_found"}` |
 
 mod admin;
+mod dashboard;
 mod dto;
 mod error;
 mod events;
@@ -158,6 +160,15 @@ pub fn configure(
             )
             .default_service(web::to(not_found));
     }
+}
+
+/// Registers the dashboard (`/dashboard`, HTML behind the admin token, see the module
+/// `dashboard`); with `outbox`, its outbox page can list and deliver entries. Use beside
+/// [`configure`], which provides the use cases and [`HttpConfig`] it reads.
+pub fn configure_dashboard(
+    outbox: Option<Arc<dyn OutboxUseCases>>,
+) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| dashboard::register(cfg, outbox)
 }
 
 /// Registers `GET /metrics` (no authentication) and makes the webhook count its requests in

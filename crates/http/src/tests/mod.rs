@@ -1,6 +1,7 @@
 //! Handler tests: the real routes over `actix_web::test`, with the use cases mocked.
 
 mod admin;
+mod dashboard;
 mod events;
 mod lists;
 mod metrics;

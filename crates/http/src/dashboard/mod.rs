@@ -1,0 +1,370 @@
+//! The dashboard at `/dashboard`: server-rendered HTML pages (no script, no CDN; the
+//! stylesheet is compiled into the binary) over the same use cases as the admin API.
+//!
+//! Sign-in is a form taking the admin token; it sets a signed, `HttpOnly`, `Secure`,
+//! `SameSite=Strict` session cookie ([`session`]). Every action (replay, sign-out) is a POST
+//! form carrying the session's CSRF token. All text is escaped by `maud`.
+
+mod pages;
+mod session;
+
+use std::sync::Arc;
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
+    http::header,
+    web,
+};
+use chrono::Utc;
+use serde::Deserialize;
+
+use payram_domain::{EventOutcome, ReferenceId};
+use payram_ports::{
+    EventFilter, OutboxState, OutboxUseCases, PaymentFilter, PaymentUseCases, ServiceError,
+};
+
+use crate::{HttpConfig, error::ApiError};
+
+/// Registers the dashboard's routes. The outbox page and its replay exist when `outbox` does.
+pub(crate) fn register(cfg: &mut web::ServiceConfig, outbox: Option<Arc<dyn OutboxUseCases>>) {
+    if let Some(outbox) = outbox {
+        cfg.app_data(web::Data::from(outbox));
+    }
+    cfg.route("/dashboard", web::get().to(overview))
+        .route("/dashboard/style.css", web::get().to(style))
+        .route("/dashboard/login", web::get().to(login_form))
+        .route("/dashboard/login", web::post().to(login))
+        .route("/dashboard/logout", web::post().to(logout))
+        .route("/dashboard/payments/{reference_id}", web::get().to(payment))
+        .route("/dashboard/events", web::get().to(events))
+        .route("/dashboard/events/{id}", web::get().to(event))
+        .route("/dashboard/events/{id}/replay", web::post().to(replay_event))
+        .route("/dashboard/outbox", web::get().to(outbox_page))
+        .route("/dashboard/outbox/{id}/replay", web::post().to(replay_outbox));
+}
+
+/// A signed-in request: its session cookie value, to derive the CSRF token from.
+struct Session(String);
+
+/// Why a request is not let through.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("not signed in to the dashboard")]
+    /// No valid session: to the sign-in form.
+    SignIn,
+    /// An action whose CSRF token does not belong to the session.
+    #[error("the form's CSRF token does not belong to the session")]
+    StaleForm,
+}
+
+impl actix_web::ResponseError for Refused {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        match self {
+            Self::SignIn => actix_web::http::StatusCode::SEE_OTHER,
+            Self::StaleForm => actix_web::http::StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.answer()
+    }
+}
+
+/// A page handler's argument: the request's session, or the browser goes to sign in.
+impl actix_web::FromRequest for Session {
+    type Error = Refused;
+    type Future = std::future::Ready<Result<Self, Refused>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(match req.app_data::<web::Data<HttpConfig>>() {
+            Some(config) => session(req, config),
+            None => Err(Refused::SignIn),
+        })
+    }
+}
+
+impl Refused {
+    fn answer(&self) -> HttpResponse {
+        match self {
+            Self::SignIn => see_other("/dashboard/login"),
+            Self::StaleForm => page(
+                actix_web::http::StatusCode::FORBIDDEN,
+                pages::error(
+                    "This form is stale or was not sent by the dashboard; reload the page.",
+                ),
+            ),
+        }
+    }
+}
+
+/// The session of a request, if it is signed in.
+fn session(req: &HttpRequest, config: &HttpConfig) -> Result<Session, Refused> {
+    let token = config.admin_token.as_ref();
+    let value = req.cookie(session::COOKIE).map(|cookie| cookie.value().to_owned());
+    match (token, value) {
+        (Some(token), Some(value)) if session::is_valid(token, &value, Utc::now()) => {
+            Ok(Session(value))
+        }
+        _ => Err(Refused::SignIn),
+    }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
+/// Every dashboard page: HTML, never cached, never framed, no script.
+fn page(status: actix_web::http::StatusCode, body: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .body(body.into_string())
+}
+
+fn ok(body: maud::Markup) -> HttpResponse {
+    page(actix_web::http::StatusCode::OK, body)
+}
+
+/// A use case failed: the page says so (the cause is logged by [`ApiError`]).
+fn failure(err: ServiceError) -> HttpResponse {
+    let status = actix_web::ResponseError::status_code(&ApiError::Service(err));
+    page(status, pages::error("The database did not answer; try again in a moment."))
+}
+
+async fn style() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "max-age=3600"))
+        .body(pages::STYLE)
+}
+
+async fn login_form(config: web::Data<HttpConfig>) -> HttpResponse {
+    ok(pages::login(config.admin_token.is_some(), None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(config: web::Data<HttpConfig>, form: web::Form<LoginForm>) -> HttpResponse {
+    let Some(token) = config.admin_token.as_ref() else {
+        return page(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            pages::login(false, Some("The dashboard is off: set ADMIN_TOKEN.")),
+        );
+    };
+    if !session::is_admin_token(token, &form.token) {
+        tracing::warn!("dashboard sign-in refused");
+        return page(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            pages::login(true, Some("That is not the admin token.")),
+        );
+    }
+    let cookie = Cookie::build(session::COOKIE, session::issue(token, Utc::now()))
+        .path("/dashboard")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::seconds(session::LIFETIME_SECS))
+        .finish();
+    HttpResponse::SeeOther().insert_header((header::LOCATION, "/dashboard")).cookie(cookie).finish()
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    csrf: String,
+}
+
+/// Checks the session and the form's CSRF token of an action.
+fn action(req: &HttpRequest, config: &HttpConfig, form: &ActionForm) -> Result<(), Refused> {
+    let Session(value) = session(req, config)?;
+    let token = config.admin_token.as_ref().ok_or(Refused::SignIn)?;
+    if session::csrf_matches(token, &value, &form.csrf) {
+        Ok(())
+    } else {
+        tracing::warn!("dashboard action refused: CSRF token does not match the session");
+        Err(Refused::StaleForm)
+    }
+}
+
+async fn logout(
+    req: HttpRequest,
+    config: web::Data<HttpConfig>,
+    form: web::Form<ActionForm>,
+) -> HttpResponse {
+    if let Err(refused) = action(&req, &config, &form) {
+        return refused.answer();
+    }
+    let mut gone = Cookie::build(session::COOKIE, "").path("/dashboard").finish();
+    gone.make_removal();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/dashboard/login"))
+        .cookie(gone)
+        .finish()
+}
+
+/// The signed-in session's CSRF token, for the page's forms.
+fn csrf(config: &HttpConfig, session: &Session) -> String {
+    config.admin_token.as_ref().map(|token| session::csrf(token, &session.0)).unwrap_or_default()
+}
+
+async fn overview(
+    session: Session,
+    config: web::Data<HttpConfig>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+) -> HttpResponse {
+    let payments = use_cases.payments(PaymentFilter { limit: 50, ..PaymentFilter::default() });
+    let customers = use_cases.customers(None, 50);
+    let stats = use_cases.stats();
+    let mut attention = Vec::new();
+    for outcome in [EventOutcome::Dead, EventOutcome::Failed, EventOutcome::Waiting] {
+        let filter = EventFilter { outcome: Some(outcome), limit: 20, ..EventFilter::default() };
+        match use_cases.events(filter).await {
+            Ok(events) => attention.extend(events),
+            Err(err) => return failure(err),
+        }
+    }
+    match (payments.await, customers.await, stats.await) {
+        (Ok(payments), Ok(customers), Ok(stats)) => {
+            ok(pages::overview(&csrf(&config, &session), &stats, &attention, &payments, &customers))
+        }
+        (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => failure(err),
+    }
+}
+
+async fn payment(
+    session: Session,
+    reference_id: web::Path<String>,
+    config: web::Data<HttpConfig>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+) -> HttpResponse {
+    let Ok(reference_id) = ReferenceId::parse(&reference_id) else {
+        return page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such payment."));
+    };
+    match use_cases.payment(reference_id).await {
+        Ok(Some(view)) => ok(pages::payment(&csrf(&config, &session), &view)),
+        Ok(None) => page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such payment.")),
+        Err(err) => failure(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    outcome: Option<String>,
+}
+
+async fn events(
+    session: Session,
+    query: web::Query<EventsQuery>,
+    config: web::Data<HttpConfig>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+) -> HttpResponse {
+    let outcome = query.outcome.as_deref().and_then(|text| text.parse::<EventOutcome>().ok());
+    let filter = EventFilter { outcome, limit: 200, ..EventFilter::default() };
+    match use_cases.events(filter).await {
+        Ok(events) => ok(pages::events(&csrf(&config, &session), outcome, &events)),
+        Err(err) => failure(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct EventQuery {
+    /// The outcome of a replay just made, shown as a banner.
+    replayed: Option<String>,
+}
+
+async fn event(
+    session: Session,
+    id: web::Path<String>,
+    query: web::Query<EventQuery>,
+    config: web::Data<HttpConfig>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+) -> HttpResponse {
+    let not_found = || page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such event."));
+    let Ok(id) = id.parse::<i64>() else { return not_found() };
+    let replayed = query.replayed.as_deref().and_then(|text| text.parse::<EventOutcome>().ok());
+    match use_cases.event(id).await {
+        Ok(Some(event)) => ok(pages::event(&csrf(&config, &session), &event, replayed)),
+        Ok(None) => not_found(),
+        Err(err) => failure(err),
+    }
+}
+
+async fn replay_event(
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<ActionForm>,
+    config: web::Data<HttpConfig>,
+    use_cases: web::Data<dyn PaymentUseCases>,
+) -> HttpResponse {
+    if let Err(refused) = action(&req, &config, &form) {
+        return refused.answer();
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such event."));
+    };
+    match use_cases.replay(id).await {
+        Ok(Some(receipt)) => {
+            tracing::info!(event_id = id, new_event_id = receipt.event_id,
+                outcome = %receipt.outcome, "event replayed from the dashboard");
+            see_other(&format!(
+                "/dashboard/events/{}?replayed={}",
+                receipt.event_id,
+                receipt.outcome.as_str()
+            ))
+        }
+        Ok(None) => page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such event.")),
+        Err(err) => failure(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    state: Option<String>,
+}
+
+async fn outbox_page(
+    session: Session,
+    query: web::Query<OutboxQuery>,
+    config: web::Data<HttpConfig>,
+    outbox: Option<web::Data<dyn OutboxUseCases>>,
+) -> HttpResponse {
+    let state = query.state.as_deref().and_then(|text| text.parse::<OutboxState>().ok());
+    let entries = match &outbox {
+        None => None,
+        Some(outbox) => match outbox.entries(state, 200).await {
+            Ok(entries) => Some(entries),
+            Err(err) => return failure(ServiceError::from(err)),
+        },
+    };
+    ok(pages::outbox(&csrf(&config, &session), state, entries.as_deref()))
+}
+
+async fn replay_outbox(
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<ActionForm>,
+    config: web::Data<HttpConfig>,
+    outbox: Option<web::Data<dyn OutboxUseCases>>,
+) -> HttpResponse {
+    if let Err(refused) = action(&req, &config, &form) {
+        return refused.answer();
+    }
+    let (Some(outbox), Ok(id)) = (outbox, id.parse::<i64>()) else {
+        return page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such entry."));
+    };
+    match outbox.replay(id).await {
+        Ok(Some(_)) => see_other("/dashboard/outbox"),
+        Ok(None) => page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such entry.")),
+        Err(err) => failure(ServiceError::from(err)),
+    }
+}
