@@ -34,13 +34,13 @@ check-layers: ## Inner crates must not depend on frameworks, storage or the runt
 # (Python, from PyPI) and drive the dashboard in Debian's headless Chromium through Selenium's
 # WebDriver client; both Python packages go into a virtual environment under target/.
 E2E_VENV := $(CURDIR)/target/e2e-venv
-E2E_PYTHON_PACKAGES := standardwebhooks==1.1.0 selenium==4.27.1
+E2E_PYTHON_PACKAGES := standardwebhooks==1.1.0 selenium==4.27.1 jsonschema==4.23.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-deps: ## Install what the tests need beyond Cargo (Chromium, chromedriver, Python packages)
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
-	@$(E2E_VENV)/bin/python -c 'import standardwebhooks, selenium' 2>/dev/null || { \
+	@$(E2E_VENV)/bin/python -c 'import standardwebhooks, selenium, jsonschema' 2>/dev/null || { \
 	  python3 -m venv $(E2E_VENV) && $(E2E_VENV)/bin/pip install --quiet $(E2E_PYTHON_PACKAGES); }
 
 test: test-deps ## Unit, adapter and end-to-end tests (the README's test command)

@@ -15,6 +15,7 @@ mod helpers;
 mod limits;
 mod lists;
 mod load;
+mod openapi;
 mod operations;
 mod reconcile;
 mod retry;

@@ -14,11 +14,12 @@ use payram_ports::PaymentUseCases;
 
 use crate::{
     HttpConfig,
-    dto::{CustomerBody, HealthBody, PaymentBody},
+    dto::{CustomerBody, ErrorBody, HealthBody, PaymentBody},
     error::ApiError,
 };
 
 /// `GET /api/payments/{reference_id}`: the payment and its events, or 404.
+#[utoipa::path(get, path = "/api/payments/{reference_id}", tag = "admin", params(("reference_id" = String, Path, description = "PayRam reference")), responses((status = 200, body = PaymentBody<'_>), (status = 404, description = "Unknown", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_payment", skip_all)]
 pub(crate) async fn payment(
     req: HttpRequest,
@@ -34,6 +35,7 @@ pub(crate) async fn payment(
 }
 
 /// `GET /api/customers/{customer_id}`: the balance and credits (zero and none when unknown).
+#[utoipa::path(get, path = "/api/customers/{customer_id}", tag = "admin", params(("customer_id" = String, Path)), responses((status = 200, body = CustomerBody<'_>), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_customer", skip_all)]
 pub(crate) async fn customer(
     req: HttpRequest,
@@ -49,6 +51,7 @@ pub(crate) async fn customer(
 }
 
 /// `GET /healthz`: the process answers; no authentication.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = HealthBody)))]
 pub(crate) async fn health() -> HttpResponse {
     HttpResponse::Ok().json(HealthBody { status: "ok" })
 }

@@ -8,7 +8,7 @@ use payram_domain::{Amount, CustomerId, EventOutcome, PaymentRecord, ReferenceId
 use payram_ports::{CreditEntry, CustomerView, EventRecord, EventSummary, PaymentView, Receipt};
 
 /// `{"error": code}`, with a `message` for 400s.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ErrorBody {
     pub(crate) error: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -16,8 +16,10 @@ pub(crate) struct ErrorBody {
 }
 
 /// `{"outcome":"ping"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PingAnswer {
+    /// Always `ping`.
+    #[schema(pattern = "^ping$")]
     pub(crate) outcome: &'static str,
 }
 
@@ -27,10 +29,21 @@ impl PingAnswer {
     }
 }
 
+/// Every 200 answer of the webhook: a recorded notification, or the test ping. Only
+/// describes the answers in the OpenAPI document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[expect(dead_code, reason = "a schema for the OpenAPI document; answers use its variants' types")]
+pub(crate) enum WebhookAnswer {
+    Receipt(ReceiptAnswer<'static>),
+    Ping(PingAnswer),
+}
+
 /// The answer to a recorded notification: a payment's (applied, duplicate, stale, ignored)
 /// or a payout's, which also names its `payout_id` and always has a null `reference_id`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ReceiptAnswer<'a> {
+    #[schema(pattern = "^(applied|duplicate|stale|ignored|payout|waiting)$")]
     outcome: &'static str,
     reference_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,7 +65,7 @@ impl<'a> From<&'a Receipt> for ReceiptAnswer<'a> {
 }
 
 /// A payment's own fields, as every answer about a payment shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PaymentFields<'a> {
     reference_id: &'a str,
     status: &'static str,
@@ -84,7 +97,7 @@ impl<'a> From<&'a PaymentRecord> for PaymentFields<'a> {
 }
 
 /// `GET /api/payments/{reference_id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PaymentBody<'a> {
     #[serde(flatten)]
     fields: PaymentFields<'a>,
@@ -92,7 +105,7 @@ pub(crate) struct PaymentBody<'a> {
 }
 
 /// One line of a payment's history.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EventBody<'a> {
     id: i64,
     received_at: String,
@@ -121,7 +134,7 @@ impl<'a> From<&'a EventSummary> for EventBody<'a> {
 }
 
 /// `GET /api/customers/{customer_id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CustomerBody<'a> {
     customer_id: &'a str,
     balance_usd: String,
@@ -129,7 +142,7 @@ pub(crate) struct CustomerBody<'a> {
 }
 
 /// One credit of a customer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CreditBody<'a> {
     reference_id: &'a str,
     amount_usd: String,
@@ -157,7 +170,7 @@ impl<'a> From<&'a CreditEntry> for CreditBody<'a> {
 }
 
 /// `GET /api/events`: newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EventListBody<'a> {
     events: Vec<EventDetailBody<'a>>,
     /// The cursor of the next page, `None` on the last.
@@ -172,7 +185,7 @@ impl<'a> EventListBody<'a> {
 
 /// One recorded event. `raw_body` is the body as received when it is UTF-8 text (JSON bodies
 /// always are), else null; `raw_body_base64` always holds the exact bytes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EventDetailBody<'a> {
     id: i64,
     received_at: String,
@@ -218,7 +231,7 @@ impl<'a> From<&'a EventRecord> for EventDetailBody<'a> {
 }
 
 /// `POST /api/events/{id}/replay`: the new event and what it did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ReplayAnswer<'a> {
     event_id: i64,
     replay_of: i64,
@@ -240,7 +253,7 @@ impl<'a> ReplayAnswer<'a> {
 }
 
 /// `{"status":"ok"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct HealthBody {
     pub(crate) status: &'static str,
 }

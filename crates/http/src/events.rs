@@ -10,12 +10,13 @@ use payram_ports::{EventFilter, PaymentUseCases};
 use crate::{
     HttpConfig,
     admin::authorize,
-    dto::{EventDetailBody, EventListBody, ReplayAnswer},
+    dto::{ErrorBody, EventDetailBody, EventListBody, ReplayAnswer},
     error::ApiError,
 };
 
 /// Query of `GET /api/events`; every parameter is optional.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct EventQuery {
     outcome: Option<String>,
     reference_id: Option<String>,
@@ -58,6 +59,7 @@ fn bad_request(message: String) -> ApiError {
 }
 
 /// `GET /api/events?outcome=&reference_id=&since=&limit=`: newest first.
+#[utoipa::path(get, path = "/api/events", tag = "admin", params(EventQuery), responses((status = 200, body = EventListBody<'_>), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_events", skip_all)]
 pub(crate) async fn list(
     req: HttpRequest,
@@ -75,6 +77,7 @@ pub(crate) async fn list(
 }
 
 /// `GET /api/events/{id}`: one event, raw body included, or 404.
+#[utoipa::path(get, path = "/api/events/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = EventDetailBody<'_>), (status = 404, description = "Unknown", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_event", skip_all)]
 pub(crate) async fn show(
     req: HttpRequest,
@@ -90,6 +93,7 @@ pub(crate) async fn show(
 
 /// `POST /api/events/{id}/replay`: the stored raw body through the live path, recorded as a
 /// new event; the answer carries its outcome. 404 for an unknown event.
+#[utoipa::path(post, path = "/api/events/{id}/replay", tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = ReplayAnswer<'_>), (status = 404, description = "Unknown", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_replay", skip_all)]
 pub(crate) async fn replay(
     req: HttpRequest,

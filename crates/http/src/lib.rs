@@ -26,6 +26,7 @@
 //! | `GET /metrics` | Prometheus metrics, no authentication ([`configure_metrics`]) |
 //! | `GET /readyz` | 200 when the database answers and the workers run, else 503 ([`configure_readiness`]) |
 //! | `/dashboard`, `/dashboard/...` | the HTML dashboard, signed in with the admin token ([`configure_dashboard`]) |
+//! | `GET /api/openapi.json` | the OpenAPI 3.1 document of all of the above, no authentication |
 //! | `GET /healthz` | `{"status":"ok"}`, no authentication |
 //! | anything else | 404 `{"error":"not_found"}` |
 
@@ -36,6 +37,7 @@ mod error;
 mod events;
 mod lists;
 mod metrics;
+mod openapi;
 mod outbox;
 mod webhook;
 
@@ -154,6 +156,11 @@ pub fn configure(
                     .default_service(web::to(|| async { method_not_allowed("POST") })),
             )
             .service(
+                web::resource("/api/openapi.json")
+                    .route(web::get().to(openapi::document))
+                    .default_service(web::to(|| async { method_not_allowed("GET") })),
+            )
+            .service(
                 web::resource("/healthz")
                     .route(web::get().to(admin::health))
                     .default_service(web::to(|| async { method_not_allowed("GET") })),
@@ -201,6 +208,41 @@ pub fn configure_readiness(readiness: Readiness) -> impl FnOnce(&mut web::Servic
 pub fn configure_outbox(outbox: Arc<dyn OutboxUseCases>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| outbox::register(cfg, outbox)
 }
+
+/// Every route the `configure*` functions register, as (method, path template), the webhook at
+/// its default path. Add a route here when registering one: a test checks that each of these
+/// answers (is registered) and that the OpenAPI document describes exactly these.
+#[cfg(test)]
+pub(crate) const ROUTES: &[(&str, &str)] = &[
+    ("post", "/webhook"),
+    ("get", "/webhook"),
+    ("get", "/api/payments"),
+    ("get", "/api/payments/{reference_id}"),
+    ("get", "/api/customers"),
+    ("get", "/api/customers/{customer_id}"),
+    ("get", "/api/credits"),
+    ("get", "/api/keys"),
+    ("get", "/api/events"),
+    ("get", "/api/events/{id}"),
+    ("post", "/api/events/{id}/replay"),
+    ("get", "/api/outbox"),
+    ("post", "/api/outbox/{id}/replay"),
+    ("get", "/api/openapi.json"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/dashboard"),
+    ("get", "/dashboard/style.css"),
+    ("get", "/dashboard/login"),
+    ("post", "/dashboard/login"),
+    ("post", "/dashboard/logout"),
+    ("get", "/dashboard/payments/{reference_id}"),
+    ("get", "/dashboard/events"),
+    ("get", "/dashboard/events/{id}"),
+    ("post", "/dashboard/events/{id}/replay"),
+    ("get", "/dashboard/outbox"),
+    ("post", "/dashboard/outbox/{id}/replay"),
+];
 
 fn method_not_allowed(allow: &'static str) -> actix_web::HttpResponse {
     let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);

@@ -18,7 +18,7 @@ use payram_ports::{
 use crate::{
     HttpConfig,
     admin::authorize,
-    dto::{PaymentFields, rfc3339},
+    dto::{ErrorBody, PaymentFields, rfc3339},
     error::ApiError,
 };
 
@@ -76,7 +76,8 @@ pub(crate) fn next_id_cursor(len: usize, limit: u32, last: Option<i64>) -> Optio
 
 // --- payments ---
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PaymentQuery {
     status: Option<String>,
     customer_id: Option<String>,
@@ -96,6 +97,7 @@ fn payment_cursor(cursor: &str) -> Result<PaymentCursor, ApiError> {
 }
 
 /// `GET /api/payments?status=&customer_id=&since=&limit=&cursor=`: newest first.
+#[utoipa::path(get, path = "/api/payments", tag = "admin", params(PaymentQuery), responses((status = 200, body = PaymentListBody<'_>), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_payments", skip_all)]
 pub(crate) async fn payments(
     req: HttpRequest,
@@ -133,13 +135,13 @@ pub(crate) async fn payments(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct PaymentListBody<'a> {
     payments: Vec<PaymentItemBody<'a>>,
     next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct PaymentItemBody<'a> {
     #[serde(flatten)]
     fields: PaymentFields<'a>,
@@ -159,13 +161,15 @@ impl<'a> From<&'a PaymentItem> for PaymentItemBody<'a> {
 
 // --- customers ---
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
     limit: Option<u32>,
     cursor: Option<String>,
 }
 
 /// `GET /api/customers?limit=&cursor=`: every customer a payment named, by id, with balances.
+#[utoipa::path(get, path = "/api/customers", tag = "admin", params(PageQuery), responses((status = 200, body = CustomerListBody<'_>), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_customers", skip_all)]
 pub(crate) async fn customers(
     req: HttpRequest,
@@ -188,13 +192,13 @@ pub(crate) async fn customers(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CustomerListBody<'a> {
     customers: Vec<CustomerItemBody<'a>>,
     next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CustomerItemBody<'a> {
     customer_id: &'a str,
     balance_usd: String,
@@ -215,7 +219,8 @@ impl<'a> From<&'a CustomerBalance> for CustomerItemBody<'a> {
 
 // --- credits ---
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CreditQuery {
     since: Option<String>,
     limit: Option<u32>,
@@ -224,6 +229,7 @@ pub(crate) struct CreditQuery {
 
 /// `GET /api/credits?since=&limit=&cursor=`: the ledger, newest first; CSV with
 /// `Accept: text/csv` (the next cursor then in the `X-Next-Cursor` header).
+#[utoipa::path(get, path = "/api/credits", tag = "admin", params(CreditQuery), responses((status = 200, content((CreditListBody<'_> = "application/json"), (String = "text/csv"))), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_credits", skip_all)]
 pub(crate) async fn credits(
     req: HttpRequest,
@@ -292,13 +298,13 @@ fn csv(credits: &[RecordedCredit]) -> String {
     out
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CreditListBody<'a> {
     credits: Vec<CreditItemBody<'a>>,
     next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CreditItemBody<'a> {
     credit_id: i64,
     created_at: String,
@@ -329,6 +335,7 @@ impl<'a> From<&'a RecordedCredit> for CreditItemBody<'a> {
 
 /// `GET /api/keys`: each configured key by position (never the key), how many webhooks it
 /// authenticated and when last, so an operator knows when an old key can be retired.
+#[utoipa::path(get, path = "/api/keys", tag = "admin", responses((status = 200, body = KeyListBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_keys", skip_all)]
 pub(crate) async fn keys(
     req: HttpRequest,
@@ -350,12 +357,12 @@ pub(crate) async fn keys(
     Ok(HttpResponse::Ok().json(KeyListBody { keys }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct KeyListBody {
     keys: Vec<KeyBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct KeyBody {
     position: usize,
     deliveries: u64,

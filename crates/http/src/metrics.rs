@@ -114,6 +114,7 @@ impl Metrics {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
 /// `GET /metrics`: the HTTP layer's metrics, then figures read from the database at scrape
 /// time (credits, failed and dead events, the outbox backlog and its age). No authentication,
 /// like `/healthz`: keep it off the public internet.
@@ -190,6 +191,7 @@ impl Readiness {
     }
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = ReadyBody), (status = 503, description = "Not ready", body = ReadyBody)))]
 /// `GET /readyz`: 200 only when the database answers and every worker runs; else 503. The
 /// answer names each check. No authentication.
 pub(crate) async fn ready(
@@ -211,14 +213,21 @@ pub(crate) async fn ready(
         })
         .collect();
     let ready = database == "ok" && workers.values().all(|state| *state == "running");
-    let body = serde_json::json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "database": database,
-        "workers": workers,
-    });
+    let body = ReadyBody { status: if ready { "ready" } else { "not_ready" }, database, workers };
     if ready {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// The answer of `/readyz`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ReadyBody {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    /// `ok` or `unavailable`.
+    database: &'static str,
+    /// Each worker's state: `running` or `stopped`.
+    workers: BTreeMap<&'static str, &'static str>,
 }

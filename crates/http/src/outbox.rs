@@ -8,16 +8,23 @@ use serde::{Deserialize, Serialize};
 
 use payram_ports::{EventFilter, OutboxEntry, OutboxState, OutboxUseCases, ServiceError};
 
-use crate::{HttpConfig, admin::authorize, dto::rfc3339, error::ApiError};
+use crate::{
+    HttpConfig,
+    admin::authorize,
+    dto::{ErrorBody, rfc3339},
+    error::ApiError,
+};
 
 /// Query of `GET /api/outbox`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct OutboxQuery {
     state: Option<String>,
     limit: Option<u32>,
 }
 
 /// `GET /api/outbox?state=pending|delivered|dead&limit=`: newest first.
+#[utoipa::path(get, path = "/api/outbox", tag = "admin", params(OutboxQuery), responses((status = 200, body = OutboxListBody<'_>), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_outbox", skip_all)]
 pub(crate) async fn list(
     req: HttpRequest,
@@ -44,6 +51,7 @@ pub(crate) async fn list(
 }
 
 /// `POST /api/outbox/{id}/replay`: delivers the entry now; the entry after the attempt.
+#[utoipa::path(post, path = "/api/outbox/{id}/replay", tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = OutboxEntryBody<'_>), (status = 404, description = "Unknown", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_outbox_replay", skip_all)]
 pub(crate) async fn replay(
     req: HttpRequest,
@@ -72,13 +80,13 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig, outbox: Arc<dyn OutboxUseCa
         );
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct OutboxListBody<'a> {
     outbox: Vec<OutboxEntryBody<'a>>,
 }
 
 /// One entry: the credit forwarded and its delivery state. Amounts are exact decimal strings.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct OutboxEntryBody<'a> {
     id: i64,
     webhook_id: String,

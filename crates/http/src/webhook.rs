@@ -17,13 +17,33 @@ use payram_protocol::{
 
 use crate::{
     HttpConfig, ProtocolParser,
-    dto::{ErrorBody, PingAnswer, ReceiptAnswer},
+    dto::{ErrorBody, PingAnswer, ReceiptAnswer, WebhookAnswer},
     error::ApiError,
     metrics::Metrics,
 };
 
 /// `GET` or `POST` on the webhook path. Logs one line per request (never the body or a
 /// credential) and counts it in the metrics, when they are registered.
+#[utoipa::path(
+    method(post, get),
+    path = "/webhook",
+    tag = "webhook",
+    description = "PayRam's webhook (the path is `WEBHOOK_PATH`). Authenticated by `X-Payram-Signature` (hex HMAC-SHA256 of the raw body under a project API key, optional `sha256=` prefix) or the `API-Key` header; `X-Webhook-Test: true` on a body without `reference_id` is the unsigned test ping.",
+    params(
+        ("X-Payram-Signature" = Option<String>, Header, description = "hex HMAC-SHA256 of the body"),
+        ("API-Key" = Option<String>, Header, description = "a project API key (legacy)"),
+        ("X-Webhook-Test" = Option<String>, Header, description = "`true` on PayRam's test ping"),
+    ),
+    request_body(content = Object, description = "A PayRam payment or payout notification, as PayRam sends it", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded and applied (or the ping)", body = WebhookAnswer),
+        (status = 400, description = "Malformed JSON or invalid payload (recorded)", body = ErrorBody),
+        (status = 401, description = "Not authenticated (nothing recorded)", body = ErrorBody),
+        (status = 413, description = "Body over MAX_BODY_BYTES", body = ErrorBody),
+        (status = 500, description = "Recorded, processing failed; retried", body = ErrorBody),
+        (status = 503, description = "Storage unavailable; nothing recorded, PayRam retries", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(name = "webhook", skip_all, fields(method = %req.method()))]
 pub(crate) async fn receive(
     req: HttpRequest,

@@ -45,11 +45,11 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig, outbox: Option<Arc<dyn Outb
 }
 
 /// A signed-in request: its session cookie value, to derive the CSRF token from.
-struct Session(String);
+pub(crate) struct Session(String);
 
 /// Why a request is not let through.
 #[derive(Debug, thiserror::Error)]
-enum Refused {
+pub(crate) enum Refused {
     #[error("not signed in to the dashboard")]
     /// No valid session: to the sign-in form.
     SignIn,
@@ -139,23 +139,29 @@ fn failure(err: ServiceError) -> HttpResponse {
     page(status, pages::error("The database did not answer; try again in a moment."))
 }
 
-async fn style() -> HttpResponse {
+#[utoipa::path(get, path = "/dashboard/style.css", tag = "dashboard", responses((status = 200, description = "The stylesheet", content_type = "text/css")))]
+pub(crate) async fn style() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "max-age=3600"))
         .body(pages::STYLE)
 }
 
-async fn login_form(config: web::Data<HttpConfig>) -> HttpResponse {
+#[utoipa::path(get, path = "/dashboard/login", tag = "dashboard", responses((status = 200, description = "The sign-in form", content_type = "text/html")))]
+pub(crate) async fn login_form(config: web::Data<HttpConfig>) -> HttpResponse {
     ok(pages::login(config.admin_token.is_some(), None))
 }
 
 #[derive(Deserialize)]
-struct LoginForm {
+pub(crate) struct LoginForm {
     token: String,
 }
 
-async fn login(config: web::Data<HttpConfig>, form: web::Form<LoginForm>) -> HttpResponse {
+#[utoipa::path(post, path = "/dashboard/login", tag = "dashboard", request_body(content = String, description = "Form field `token`: the admin token", content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Signed in: sets the session cookie"), (status = 401, description = "Wrong token", content_type = "text/html")))]
+pub(crate) async fn login(
+    config: web::Data<HttpConfig>,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
     let Some(token) = config.admin_token.as_ref() else {
         return page(
             actix_web::http::StatusCode::UNAUTHORIZED,
@@ -180,7 +186,7 @@ async fn login(config: web::Data<HttpConfig>, form: web::Form<LoginForm>) -> Htt
 }
 
 #[derive(Deserialize)]
-struct ActionForm {
+pub(crate) struct ActionForm {
     csrf: String,
 }
 
@@ -196,7 +202,8 @@ fn action(req: &HttpRequest, config: &HttpConfig, form: &ActionForm) -> Result<(
     }
 }
 
-async fn logout(
+#[utoipa::path(post, path = "/dashboard/logout", tag = "dashboard", responses((status = 303, description = "Done: to the resulting page"), (status = 403, description = "CSRF token does not match the session", content_type = "text/html")))]
+pub(crate) async fn logout(
     req: HttpRequest,
     config: web::Data<HttpConfig>,
     form: web::Form<ActionForm>,
@@ -217,7 +224,8 @@ fn csrf(config: &HttpConfig, session: &Session) -> String {
     config.admin_token.as_ref().map(|token| session::csrf(token, &session.0)).unwrap_or_default()
 }
 
-async fn overview(
+#[utoipa::path(get, path = "/dashboard", tag = "dashboard", responses((status = 200, description = "HTML page", content_type = "text/html"), (status = 303, description = "Not signed in: to /dashboard/login")))]
+pub(crate) async fn overview(
     session: Session,
     config: web::Data<HttpConfig>,
     use_cases: web::Data<dyn PaymentUseCases>,
@@ -241,7 +249,8 @@ async fn overview(
     }
 }
 
-async fn payment(
+#[utoipa::path(get, path = "/dashboard/payments/{reference_id}", tag = "dashboard", params(("reference_id" = String, Path)), responses((status = 200, description = "HTML page", content_type = "text/html"), (status = 303, description = "Not signed in: to /dashboard/login")))]
+pub(crate) async fn payment(
     session: Session,
     reference_id: web::Path<String>,
     config: web::Data<HttpConfig>,
@@ -258,11 +267,12 @@ async fn payment(
 }
 
 #[derive(Deserialize)]
-struct EventsQuery {
+pub(crate) struct EventsQuery {
     outcome: Option<String>,
 }
 
-async fn events(
+#[utoipa::path(get, path = "/dashboard/events", tag = "dashboard", params(("outcome" = Option<String>, Query)), responses((status = 200, description = "HTML page", content_type = "text/html"), (status = 303, description = "Not signed in: to /dashboard/login")))]
+pub(crate) async fn events(
     session: Session,
     query: web::Query<EventsQuery>,
     config: web::Data<HttpConfig>,
@@ -277,12 +287,13 @@ async fn events(
 }
 
 #[derive(Deserialize)]
-struct EventQuery {
+pub(crate) struct EventQuery {
     /// The outcome of a replay just made, shown as a banner.
     replayed: Option<String>,
 }
 
-async fn event(
+#[utoipa::path(get, path = "/dashboard/events/{id}", tag = "dashboard", params(("id" = i64, Path)), responses((status = 200, description = "HTML page", content_type = "text/html"), (status = 303, description = "Not signed in: to /dashboard/login")))]
+pub(crate) async fn event(
     session: Session,
     id: web::Path<String>,
     query: web::Query<EventQuery>,
@@ -299,7 +310,8 @@ async fn event(
     }
 }
 
-async fn replay_event(
+#[utoipa::path(post, path = "/dashboard/events/{id}/replay", tag = "dashboard", params(("id" = i64, Path)), responses((status = 303, description = "Done: to the resulting page"), (status = 403, description = "CSRF token does not match the session", content_type = "text/html")))]
+pub(crate) async fn replay_event(
     req: HttpRequest,
     id: web::Path<String>,
     form: web::Form<ActionForm>,
@@ -328,11 +340,12 @@ async fn replay_event(
 }
 
 #[derive(Deserialize)]
-struct OutboxQuery {
+pub(crate) struct OutboxQuery {
     state: Option<String>,
 }
 
-async fn outbox_page(
+#[utoipa::path(get, path = "/dashboard/outbox", tag = "dashboard", params(("state" = Option<String>, Query)), responses((status = 200, description = "HTML page", content_type = "text/html"), (status = 303, description = "Not signed in: to /dashboard/login")))]
+pub(crate) async fn outbox_page(
     session: Session,
     query: web::Query<OutboxQuery>,
     config: web::Data<HttpConfig>,
@@ -349,7 +362,8 @@ async fn outbox_page(
     ok(pages::outbox(&csrf(&config, &session), state, entries.as_deref()))
 }
 
-async fn replay_outbox(
+#[utoipa::path(post, path = "/dashboard/outbox/{id}/replay", tag = "dashboard", params(("id" = i64, Path)), responses((status = 303, description = "Done: to the resulting page"), (status = 403, description = "CSRF token does not match the session", content_type = "text/html")))]
+pub(crate) async fn replay_outbox(
     req: HttpRequest,
     id: web::Path<String>,
     form: web::Form<ActionForm>,

@@ -5,6 +5,7 @@ mod dashboard;
 mod events;
 mod lists;
 mod metrics;
+mod openapi;
 mod outbox;
 mod properties;
 mod webhook;

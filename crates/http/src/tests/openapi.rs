@@ -1,0 +1,79 @@
+//! The OpenAPI document: 3.1, describing exactly the routes the server registers, each of
+//! which answers. (That real answers validate against it is checked end to end, on the binary:
+//! `tests/e2e/openapi.rs`.)
+
+use std::{collections::BTreeSet, sync::Arc};
+
+use actix_web::{
+    App,
+    http::StatusCode,
+    test::{self, TestRequest},
+};
+use serde_json::Value;
+use utoipa::OpenApi;
+
+use payram_ports::{MockOutboxUseCases, MockPaymentUseCases, Stats};
+
+use super::config;
+use crate::{
+    Metrics, ROUTES, Readiness, configure, configure_dashboard, configure_metrics,
+    configure_outbox, configure_readiness, openapi::ApiDoc,
+};
+
+fn document() -> Value {
+    serde_json::from_str(&ApiDoc::openapi().to_json().unwrap()).unwrap()
+}
+
+#[test]
+fn the_document_is_openapi_3_1_and_describes_exactly_the_registered_routes() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                documented.insert((method.clone(), path.clone()));
+            }
+        }
+    }
+    let registered: BTreeSet<(String, String)> =
+        ROUTES.iter().map(|(method, path)| ((*method).to_owned(), (*path).to_owned())).collect();
+    assert_eq!(documented, registered);
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    for schema in ["PaymentBody", "EventDetailBody", "ErrorBody", "WebhookAnswer", "ReadyBody"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} is described");
+    }
+}
+
+#[actix_web::test]
+async fn every_listed_route_is_registered() {
+    let mut use_cases = MockPaymentUseCases::new();
+    use_cases.expect_stats().returning(|| Ok(Stats::default()));
+    let app = test::init_service(
+        App::new()
+            .configure(configure(Arc::new(use_cases), Arc::new(config())))
+            .configure(configure_outbox(Arc::new(MockOutboxUseCases::new())))
+            .configure(configure_metrics(Arc::new(Metrics::new())))
+            .configure(configure_readiness(Readiness::default()))
+            .configure(configure_dashboard(None)),
+    )
+    .await;
+    for (method, path) in ROUTES {
+        let uri = path
+            .replace("{reference_id}", "ref-1")
+            .replace("{customer_id}", "c")
+            .replace("{id}", "1");
+        let req = match *method {
+            "get" => TestRequest::get(),
+            _ => TestRequest::post(),
+        }
+        .uri(&uri)
+        .to_request();
+        let res = test::call_service(&app, req).await;
+        let status = res.status();
+        let body = test::read_body(res).await;
+        let fallback =
+            status == StatusCode::NOT_FOUND && body.as_ref() == br#"{"error":"not_found"}"#;
+        assert!(!fallback && status != StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}: {status}");
+    }
+}
