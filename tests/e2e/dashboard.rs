@@ -3,19 +3,12 @@
 //! a paid payment with its credit, replay a failed event from the page. Screenshots of the main
 //! pages are kept in `target/e2e-artifacts/dashboard/`.
 
-use std::{path::PathBuf, process::Stdio};
+use std::path::PathBuf;
 
 use crate::{
-    helpers::{ADMIN_TOKEN, TestApp, fixture},
+    helpers::{ADMIN_TOKEN, TestApp, fixture, run_python},
     retry::{REFERENCE, partial_then_broken, sql},
 };
-
-fn python() -> PathBuf {
-    std::env::var_os("PAYRAM_E2E_PYTHON").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-venv/bin/python"),
-        PathBuf::from,
-    )
-}
 
 #[tokio::test]
 async fn a_merchant_signs_in_sees_the_credit_and_replays_a_failed_event_in_a_browser() {
@@ -36,23 +29,16 @@ async fn a_merchant_signs_in_sees_the_credit_and_replays_a_failed_event_in_a_bro
         &format!("UPDATE payments SET credited_usd = '20.00' WHERE reference_id = '{REFERENCE}'"),
     );
 
-    let python = python();
-    assert!(python.exists(), "{} is missing: run `make test-deps`", python.display());
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts/dashboard");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("e2e/scripts/dashboard_browser.py");
-    let output = tokio::process::Command::new(&python)
-        .arg(script)
-        .args([&app.base, ADMIN_TOKEN, &paid_reference, &credited, &failed_id.to_string()])
-        .arg(&shots)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let failed_id = failed_id.to_string();
+    let shots_arg = shots.to_str().unwrap();
+    let args = [app.base.as_str(), ADMIN_TOKEN, &paid_reference, &credited, &failed_id, shots_arg];
+    let run = run_python("dashboard_browser.py", &args, b"").await;
     assert!(
-        output.status.success() && stdout.trim() == "dashboard ok",
-        "the browser run failed: {stdout}{}\nserver log:\n{}",
-        String::from_utf8_lossy(&output.stderr),
+        run.success && run.stdout.trim() == "dashboard ok",
+        "the browser run failed: {}{}\nserver log:\n{}",
+        run.stdout,
+        run.stderr,
         app.log()
     );
     for page in ["login", "overview", "payment", "events-failed", "event-replayed"] {

@@ -5,8 +5,6 @@
 
 use std::{
     collections::VecDeque,
-    path::PathBuf,
-    process::Stdio,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -18,7 +16,7 @@ use tokio::{
     sync::mpsc,
 };
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, binary};
+use crate::helpers::{ADMIN_TOKEN, TestApp, binary, run_python};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// A bound on waiting for a delivery (never waited out when the server behaves).
@@ -149,25 +147,8 @@ fn notification(reference: &str, status: &str, usd: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The Python interpreter that has `standardwebhooks` (`make test` prepares it).
-fn python() -> PathBuf {
-    std::env::var_os("PAYRAM_E2E_PYTHON").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-venv/bin/python"),
-        PathBuf::from,
-    )
-}
-
 /// Verifies deliveries with the official Standard Webhooks library.
 async fn verify_with_standard_webhooks(secret: &str, deliveries: &[Received]) {
-    let python = python();
-    assert!(
-        python.exists(),
-        "{} is missing: run `make test-deps` (or `make test`), which installs the Standard \
-         Webhooks library the tests verify signatures with",
-        python.display()
-    );
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("e2e/scripts/verify_standard_webhooks.py");
     let input = json!({
         "secret": secret,
         "deliveries": deliveries.iter().map(|delivery| json!({
@@ -179,24 +160,9 @@ async fn verify_with_standard_webhooks(secret: &str, deliveries: &[Received]) {
             "body": delivery.body,
         })).collect::<Vec<_>>(),
     });
-    let mut child = tokio::process::Command::new(&python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.to_string().as_bytes()).await.unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "standardwebhooks refused a delivery: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(stdout.trim(), format!("verified {}", deliveries.len()));
+    let run = run_python("verify_standard_webhooks.py", &[], input.to_string().as_bytes()).await;
+    assert!(run.success, "standardwebhooks refused a delivery: {}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout.trim(), format!("verified {}", deliveries.len()));
 }
 
 async fn outbox(app: &TestApp, query: &str) -> Vec<Value> {

@@ -806,3 +806,44 @@ fn answer_fixed(mut stream: std::net::TcpStream, status: u16, body: &str) -> std
     )?;
     stream.flush()
 }
+
+/// What a Python test script printed, and whether it succeeded.
+pub(crate) struct ScriptRun {
+    pub(crate) success: bool,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs `tests/e2e/scripts/<script>` with the Python interpreter that `make test-deps`
+/// prepared (`PAYRAM_E2E_PYTHON`, else `target/e2e-venv`), with `args` and `stdin` as input.
+pub(crate) async fn run_python(script: &str, args: &[&str], stdin: &[u8]) -> ScriptRun {
+    use tokio::io::AsyncWriteExt;
+
+    let python = std::env::var_os("PAYRAM_E2E_PYTHON").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-venv/bin/python"),
+        PathBuf::from,
+    );
+    assert!(
+        python.exists(),
+        "{} is missing: run `make test-deps` (or `make test`), which installs the Python \
+         packages and the browser the tests use",
+        python.display()
+    );
+    let mut child = Command::new(&python)
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("e2e/scripts").join(script))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).await.unwrap();
+    drop(input);
+    let output = child.wait_with_output().await.unwrap();
+    ScriptRun {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -1,19 +1,9 @@
 //! Real answers of the real binary validate against its own OpenAPI document
 //! (`GET /api/openapi.json`), checked with Python's `jsonschema` (JSON Schema 2020-12).
 
-use std::{path::PathBuf, process::Stdio};
-
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, fixture};
-
-fn python() -> PathBuf {
-    std::env::var_os("PAYRAM_E2E_PYTHON").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-venv/bin/python"),
-        PathBuf::from,
-    )
-}
+use crate::helpers::{ADMIN_TOKEN, TestApp, fixture, run_python};
 
 /// One answer: the documented path template, the method, the status and the JSON body.
 struct Answers(Vec<Value>);
@@ -98,26 +88,8 @@ async fn real_answers_validate_against_the_openapi_document() {
     answers.push("get", "/healthz", app.send(app.client.get(app.url("/healthz"))).await);
     answers.push("get", "/readyz", app.send(app.client.get(app.url("/readyz"))).await);
 
-    let python = python();
-    assert!(python.exists(), "{} is missing: run `make test-deps`", python.display());
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("e2e/scripts/validate_openapi.py");
-    let mut child = tokio::process::Command::new(&python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let input = json!({"document": document, "answers": answers.0});
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.to_string().as_bytes()).await.unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "answers do not match the document:\n{}{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(stdout.trim(), format!("validated {}", answers.0.len()));
+    let run = run_python("validate_openapi.py", &[], input.to_string().as_bytes()).await;
+    assert!(run.success, "answers do not match the document:\n{}{}", run.stderr, run.stdout);
+    assert_eq!(run.stdout.trim(), format!("validated {}", answers.0.len()));
 }
