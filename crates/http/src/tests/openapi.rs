@@ -77,3 +77,27 @@ async fn every_listed_route_is_registered() {
         assert!(!fallback && status != StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}: {status}");
     }
 }
+
+/// The paths the source registers (`web::resource("...")`, `.route("...", ...)`), read from the
+/// files that register routes, so that a route added there without an entry in `ROUTES` (and
+/// so in the document) fails this test.
+#[test]
+fn every_path_the_source_registers_is_listed() {
+    let mut registered = BTreeSet::new();
+    for file in ["src/lib.rs", "src/outbox.rs", "src/dashboard/mod.rs"] {
+        let source = std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+        for marker in ["web::resource(\"", ".route(\""] {
+            for piece in source.split(marker).skip(1) {
+                registered.insert(piece.split('"').next().unwrap().to_owned());
+            }
+        }
+    }
+    assert!(registered.len() > 20, "the scan finds the registrations: {registered:?}");
+    let listed: BTreeSet<String> = ROUTES
+        .iter()
+        .map(|(_, path)| (*path).to_owned())
+        .filter(|path| path != "/webhook") // registered under the configurable WEBHOOK_PATH
+        .collect();
+    assert_eq!(registered, listed);
+}
