@@ -85,8 +85,8 @@ async fn every_listed_route_is_registered() {
 fn every_path_the_source_registers_is_listed() {
     let mut registered = BTreeSet::new();
     for file in ["src/lib.rs", "src/outbox.rs", "src/dashboard/mod.rs"] {
-        let source = std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap();
+        let source =
+            std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
         for marker in ["web::resource(\"", ".route(\""] {
             for piece in source.split(marker).skip(1) {
                 registered.insert(piece.split('"').next().unwrap().to_owned());
