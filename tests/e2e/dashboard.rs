@@ -47,6 +47,10 @@ async fn a_merchant_signs_in_sees_the_credit_and_replays_a_failed_event_in_a_bro
         assert!(bytes.starts_with(b"\x89PNG"), "{} is a PNG", shot.display());
     }
 
+    // Neither the admin token nor the wrong one typed at the sign-in form is ever logged.
+    let log = app.log();
+    assert!(!log.contains(ADMIN_TOKEN) && !log.contains("not-the-token"), "{log}");
+
     // The replay credited the rest of the failed payment, once.
     let (_, event) = app.admin_get(&format!("/api/events/{failed_id}")).await;
     assert_eq!(event["outcome"], "applied", "{event}");
