@@ -1,7 +1,7 @@
 # One entry point for people and CI. Recipes stay thin: the logic lives in Cargo.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-.PHONY: help fmt fmt-check lint check-layers test test-deps doc ci run fuzz
+.PHONY: help fmt fmt-check lint check-layers test test-deps doc ci run fuzz bench
 
 # Crates that must stay framework- and storage-free, and what they may never depend on.
 PURE_CRATES := payram_domain payram_ports
@@ -61,6 +61,9 @@ fuzz: ## Fuzz each target for FUZZ_SECONDS (installs cargo-fuzz if missing; docs
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t fuzz/corpus/$$t $$seeds -- \
 	    -max_total_time=$(FUZZ_SECONDS) $$dict || exit 1; \
 	done
+
+bench: ## Webhook throughput and latency on the release binary (BENCH_DELIVERIES, BENCH_CONNECTIONS)
+	$(CARGO) bench --locked -p payram_e2e --bench webhook
 
 ci: fmt-check lint check-layers test doc ## Exactly what CI runs
 
