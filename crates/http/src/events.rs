@@ -71,8 +71,7 @@ pub(crate) async fn list(
     let filter = query.into_inner().into_filter()?;
     let limit = filter.limit;
     let events = use_cases.events(filter).await?;
-    let next_cursor =
-        crate::lists::next_id_cursor(events.len(), limit, events.last().map(|event| event.id));
+    let next_cursor = crate::lists::next_cursor(&events, limit, |last| last.id.to_string());
     Ok(HttpResponse::Ok().json(EventListBody::new(events.as_slice(), next_cursor)))
 }
 

@@ -67,11 +67,11 @@ pub(crate) fn id_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-/// The cursor after the last item of a full page; `None` on a shorter (last) page.
-pub(crate) fn next_id_cursor(len: usize, limit: u32, last: Option<i64>) -> Option<String> {
-    (u32::try_from(len).is_ok_and(|len| len == limit))
-        .then_some(last?)
-        .map(|id| encode(&id.to_string()))
+/// The cursor after the last item of a full page (`key` names the item in the listing
+/// order); `None` on a shorter, last page.
+pub(crate) fn next_cursor<T>(page: &[T], limit: u32, key: impl Fn(&T) -> String) -> Option<String> {
+    let full = u32::try_from(page.len()).is_ok_and(|len| len == limit);
+    page.last().filter(|_| full).map(|last| encode(&key(last)))
 }
 
 // --- payments ---
@@ -122,13 +122,10 @@ pub(crate) async fn payments(
         after: query.cursor.as_deref().filter(|c| !c.is_empty()).map(payment_cursor).transpose()?,
     };
     let items = use_cases.payments(filter).await?;
-    let next_cursor = (u32::try_from(items.len()).is_ok_and(|len| len == limit))
-        .then(|| items.last())
-        .flatten()
-        .map(|last| {
-            let cursor = last.cursor();
-            encode(&format!("{}|{}", rfc3339(cursor.created_at), cursor.reference_id))
-        });
+    let next_cursor = next_cursor(&items, limit, |last| {
+        let cursor = last.cursor();
+        format!("{}|{}", rfc3339(cursor.created_at), cursor.reference_id)
+    });
     Ok(HttpResponse::Ok().json(PaymentListBody {
         payments: items.iter().map(PaymentItemBody::from).collect(),
         next_cursor,
@@ -182,10 +179,7 @@ pub(crate) async fn customers(
     let limit = page_size(query.limit)?;
     let after = query.cursor.as_deref().filter(|c| !c.is_empty()).map(decode).transpose()?;
     let customers = use_cases.customers(after, limit).await?;
-    let next_cursor = (u32::try_from(customers.len()).is_ok_and(|len| len == limit))
-        .then(|| customers.last())
-        .flatten()
-        .map(|last| encode(last.customer_id.as_str()));
+    let next_cursor = next_cursor(&customers, limit, |last| last.customer_id.as_str().to_owned());
     Ok(HttpResponse::Ok().json(CustomerListBody {
         customers: customers.iter().map(CustomerItemBody::from).collect(),
         next_cursor,
@@ -246,7 +240,7 @@ pub(crate) async fn credits(
         before: id_cursor(query.cursor.as_deref())?,
     };
     let credits = use_cases.credits(filter).await?;
-    let next_cursor = next_id_cursor(credits.len(), limit, credits.last().map(|c| c.id));
+    let next_cursor = next_cursor(&credits, limit, |last| last.id.to_string());
     if wants_csv(&req) {
         let mut response = HttpResponse::Ok();
         response.insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"));
