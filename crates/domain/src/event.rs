@@ -28,6 +28,19 @@ pub enum EventOutcome {
     Waiting,
 }
 
+impl From<crate::Outcome> for EventOutcome {
+    /// The event outcome of a notification whose decision is `outcome`: the one mapping from
+    /// what [`crate::decide`] concluded to what the event log records.
+    fn from(outcome: crate::Outcome) -> Self {
+        match outcome {
+            crate::Outcome::Applied => Self::Applied,
+            crate::Outcome::Duplicate => Self::Duplicate,
+            crate::Outcome::Stale => Self::Stale,
+            crate::Outcome::Ignored => Self::Ignored,
+        }
+    }
+}
+
 /// A text that names no [`EventOutcome`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown event outcome {0:?}")]
@@ -124,5 +137,14 @@ mod tests {
             assert_eq!(outcome.as_str().parse(), Ok(outcome));
         }
         assert!("bogus".parse::<EventOutcome>().is_err());
+    }
+
+    #[test]
+    fn each_decision_outcome_is_recorded_under_its_own_name() {
+        use crate::Outcome;
+        assert_eq!(EventOutcome::from(Outcome::Applied), EventOutcome::Applied);
+        assert_eq!(EventOutcome::from(Outcome::Duplicate), EventOutcome::Duplicate);
+        assert_eq!(EventOutcome::from(Outcome::Stale), EventOutcome::Stale);
+        assert_eq!(EventOutcome::from(Outcome::Ignored), EventOutcome::Ignored);
     }
 }
