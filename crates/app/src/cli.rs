@@ -10,12 +10,13 @@ use std::{
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use payram_simulator::{SendArgs, SimulateArgs};
+
 use crate::{
-    Application,
+    Application, Core,
     doctor::DoctorArgs,
     events::EventsArgs,
     reconcile::ReconcileArgs,
-    sender::{SendArgs, SimulateArgs},
     settings::{DatabaseArgs, ServeArgs},
 };
 
@@ -70,7 +71,8 @@ pub enum Command {
     Reconcile(ReconcileArgs),
 }
 
-/// Runs the command line; the process exit code says whether it succeeded.
+/// Runs the command line; the process exit code says whether it succeeded. A failure is
+/// printed as `error: ` and its whole chain of causes (`a: b: c`).
 #[must_use]
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -80,15 +82,15 @@ pub fn main() -> ExitCode {
         Command::Migrate(args) => migrate(&args),
         Command::Events(args) => events(args),
         Command::ForwardSecret => forward_secret(),
-        Command::Send(args) => block_on(crate::sender::send(&args)),
-        Command::Simulate(args) => block_on(crate::sender::simulate(&args)),
+        Command::Send(args) => block_on(async { Ok(payram_simulator::send(&args).await?) }),
+        Command::Simulate(args) => block_on(async { Ok(payram_simulator::simulate(&args).await?) }),
         Command::Doctor(args) => block_on(crate::doctor::run(&args)),
         Command::Reconcile(args) => reconcile(&args),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "error: {message}");
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::FAILURE
         }
     }
@@ -109,10 +111,10 @@ fn init_tracing() {
     }
 }
 
-fn serve(args: &ServeArgs) -> Result<(), String> {
-    let settings = args.settings().map_err(|err| err.to_string())?;
+fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    let settings = args.settings()?;
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(&settings).map_err(|err| error_chain(&err))?;
+        let app = Application::build(&settings)?;
         // The bound address goes to stdout, alone on its line, for people and scripts.
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "payram-merchant listening on http://{}", app.addr());
@@ -125,67 +127,42 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
             admin_api = settings.admin_token.is_some(),
             "serving"
         );
-        app.run_until_stopped().await.map_err(|err| error_chain(&err))
+        Ok(app.run_until_stopped().await?)
     })
 }
 
-fn events(args: EventsArgs) -> Result<(), String> {
-    let policy = crate::events::credit_policy(&args)?;
-    let retry = args.retry.policy().map_err(|err| err.to_string())?;
+fn events(args: EventsArgs) -> anyhow::Result<()> {
     // The CLI never migrates behind the operator's back: a database with pending migrations
     // is refused with a message naming `payram-merchant migrate`.
-    let outbox = args.forward.forwarding().map_err(|err| err.to_string())?.is_some();
-    let confirm = crate::events::confirmation(&args)?;
-    let use_cases = crate::use_cases(
-        &args.database.database_url,
-        args.database.busy_timeout(),
-        policy,
-        retry,
-        outbox,
-        confirm,
-    )
-    .map_err(|err| error_chain(&err))?;
-    block_on(crate::events::run(use_cases.as_ref(), args.command))
+    let core = Core::open(&args.core()?)?;
+    block_on(crate::events::run(&core, args.command))
 }
 
 /// Runs a command's future on a single-threaded runtime.
-fn block_on(command: impl Future<Output = Result<(), String>>) -> Result<(), String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| error_chain(&err))?
-        .block_on(command)
+fn block_on(command: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(command)
 }
 
-fn forward_secret() -> Result<(), String> {
-    let secret = payram_forward::ForwardSecret::generate().map_err(|err| err.to_string())?;
-    let _ = writeln!(std::io::stdout(), "{}", secret.expose());
+fn forward_secret() -> anyhow::Result<()> {
+    let secret = payram_forward::ForwardSecret::generate()?;
+    writeln!(std::io::stdout(), "{}", secret.expose())?;
     Ok(())
 }
 
-fn reconcile(args: &ReconcileArgs) -> Result<(), String> {
+fn reconcile(args: &ReconcileArgs) -> anyhow::Result<()> {
     let reconciler = crate::reconcile::reconciler(args)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| error_chain(&err))?;
-    runtime.block_on(crate::reconcile::run(&reconciler, args))
+    block_on(crate::reconcile::run(&reconciler, args))
 }
 
-fn migrate(args: &DatabaseArgs) -> Result<(), String> {
-    let applied = payram_store::migrate(&args.database_url).map_err(|err| error_chain(&err))?;
+fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
+    let applied = payram_store::migrate(&args.database_url)?;
     let mut stdout = std::io::stdout();
-    let _ = if applied.is_empty() {
-        writeln!(stdout, "database {} is up to date", args.database_url)
+    if applied.is_empty() {
+        writeln!(stdout, "database {} is up to date", args.database_url)?;
     } else {
-        writeln!(stdout, "applied {} migration(s): {}", applied.len(), applied.join(", "))
-    };
+        writeln!(stdout, "applied {} migration(s): {}", applied.len(), applied.join(", "))?;
+    }
     Ok(())
-}
-
-/// `error: cause: cause`, so a person sees why without a backtrace.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    payram_ports::ErrorChain(err).to_string()
 }
 
 #[cfg(test)]

@@ -10,15 +10,15 @@ use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
 };
 
+use anyhow::Context;
 use clap::Args;
 
 use payram_domain::ReferenceId;
 use payram_ports::{EventFilter, GatewayError, PayramGateway};
 
-use crate::{
-    sender::{Client, Request},
-    settings::{ServeArgs, Settings},
-};
+use payram_simulator::{Client, Request};
+
+use crate::settings::{ServeArgs, Settings};
 
 /// Flags of `doctor`: every flag and environment variable of `serve`, plus where the running
 /// server answers.
@@ -150,23 +150,21 @@ async fn payram_api(args: &DoctorArgs) -> Result<String, String> {
 /// The reference of the newest applied payment event, if the database has one.
 async fn newest_reference(args: &DoctorArgs) -> Option<ReferenceId> {
     let database = &args.serve.database;
-    let policy = payram_domain::CreditPolicy::default();
-    let retry = payram_ports::RetryPolicy::default();
-    let use_cases = crate::use_cases(
-        &database.database_url,
-        database.busy_timeout(),
-        policy,
-        retry,
-        false,
-        None,
-    )
-    .ok()?;
+    let config = crate::CoreConfig {
+        database_url: database.database_url.clone(),
+        busy_timeout: database.busy_timeout(),
+        credit_policy: payram_domain::CreditPolicy::default(),
+        retry: payram_core::RetryPolicy::default(),
+        forward_credits: false,
+        confirm: None,
+    };
+    let queries = crate::Core::open(&config).ok()?.queries();
     let filter = EventFilter {
         outcome: Some(payram_domain::EventOutcome::Applied),
         limit: 1,
         ..EventFilter::default()
     };
-    let newest = use_cases.events(filter).await.ok()?.into_iter().next()?;
+    let newest = queries.events(filter).await.ok()?.into_iter().next()?;
     ReferenceId::parse(newest.reference_id.as_deref()?).ok()
 }
 
@@ -179,7 +177,7 @@ fn describe(settings: &Settings, args: &ServeArgs) -> String {
         settings.webhook_path,
         settings.bind_addr,
         if settings.admin_token.is_some() { "enabled" } else { "disabled (no ADMIN_TOKEN)" },
-        args.credit_on,
+        args.policy.credit_on,
         if settings.require_signature { "required" } else { "or API-Key accepted" },
     )
 }
@@ -220,7 +218,7 @@ pub fn line(check: Check, res: &Result<String, String>) -> String {
 }
 
 /// `payram-merchant doctor`: runs every check, prints its line, fails when any failed.
-pub async fn run(args: &DoctorArgs) -> Result<(), String> {
+pub async fn run(args: &DoctorArgs) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     let mut failed = Vec::new();
     for check in checks() {
@@ -230,12 +228,12 @@ pub async fn run(args: &DoctorArgs) -> Result<(), String> {
         }
         writeln!(out, "{}", line(check, &res))
             .and_then(|()| out.flush())
-            .map_err(|err| format!("cannot write to stdout: {err}"))?;
+            .context("cannot write to stdout")?;
     }
     if failed.is_empty() {
         return Ok(());
     }
-    Err(format!("{} check(s) failed: {}", failed.len(), failed.join(", ")))
+    anyhow::bail!("{} check(s) failed: {}", failed.len(), failed.join(", "))
 }
 
 #[cfg(test)]

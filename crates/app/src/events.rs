@@ -6,14 +6,14 @@ use std::io::{self, Write};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
+use anyhow::Context;
 use payram_domain::EventOutcome;
-use payram_ports::{EventFilter, EventRecord, Origin, PaymentUseCases, Receipt};
+use payram_ports::{EventFilter, EventRecord, Origin, Receipt};
 
 use crate::{
+    Core, CoreConfig,
     forward::ForwardArgs,
-    settings::{
-        ConfirmArgs, DatabaseArgs, PayramApiArgs, RetryArgs, SettingsError, parse_credit_on,
-    },
+    settings::{ConfirmArgs, DatabaseArgs, PayramApiArgs, PolicyArgs, RetryArgs, SettingsError},
 };
 
 #[derive(Args, Debug)]
@@ -36,25 +36,9 @@ pub struct EventsArgs {
     #[command(flatten)]
     pub payram: PayramApiArgs,
 
-    /// PayRam project API keys; the first is sent to PayRam. Needed only with
-    /// `CONFIRM_BEFORE_CREDIT`.
-    #[arg(
-        long,
-        env = "PAYRAM_API_KEYS",
-        hide_env_values = true,
-        value_name = "KEYS",
-        global = true
-    )]
-    pub api_keys: Option<String>,
-
-    /// Statuses whose USD amount is credited when a replay applies (as for `serve`).
-    #[arg(
-        long,
-        env = "CREDIT_ON",
-        default_value = "PARTIALLY_FILLED,FILLED,OVER_FILLED",
-        global = true
-    )]
-    pub credit_on: String,
+    /// The keys (needed only with `CONFIRM_BEFORE_CREDIT`) and `CREDIT_ON`, as for `serve`.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     #[command(subcommand)]
     pub command: EventsCommand,
@@ -109,58 +93,45 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|err| format!("not an RFC 3339 time ({err}), e.g. 2026-11-26T00:00:00Z"))
 }
 
-/// Runs an `events` command; the error is the message for the user.
-pub async fn run(use_cases: &dyn PaymentUseCases, command: EventsCommand) -> Result<(), String> {
+/// Runs an `events` command on the wired core.
+pub async fn run(core: &Core, command: EventsCommand) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     match command {
         EventsCommand::List { outcome, reference, since, limit } => {
-            let filter =
-                EventFilter { outcome, reference_id: reference, since, limit, before: None };
-            let events = use_cases.events(filter).await.map_err(|err| err.to_string())?;
-            for event in &events {
-                writeln!(out, "{}", summary_line(event)).map_err(|err| err.to_string())?;
+            let filter = EventFilter {
+                outcome,
+                reference_id: reference,
+                since,
+                limit,
+                ..EventFilter::default()
+            };
+            for event in &core.queries().events(filter).await? {
+                writeln!(out, "{}", summary_line(event))?;
             }
         }
         EventsCommand::Show { id } => {
-            let event = use_cases
-                .event(id)
-                .await
-                .map_err(|err| err.to_string())?
-                .ok_or_else(|| format!("no event {id}"))?;
-            write_event(&mut out, &event).map_err(|err| err.to_string())?;
+            let event =
+                core.queries().event(id).await?.with_context(|| format!("no event {id}"))?;
+            write_event(&mut out, &event)?;
         }
         EventsCommand::Replay { id: Some(id), .. } => {
-            let receipt = use_cases
-                .replay(id)
-                .await
-                .map_err(|err| err.to_string())?
-                .ok_or_else(|| format!("no event {id}"))?;
-            writeln!(out, "{}", replay_line(id, &receipt)).map_err(|err| err.to_string())?;
+            let receipt =
+                core.use_cases().replay(id).await?.with_context(|| format!("no event {id}"))?;
+            writeln!(out, "{}", replay_line(id, &receipt))?;
         }
         EventsCommand::Replay { failed: true, .. } => {
-            let receipts = use_cases.retry_failed().await.map_err(|err| err.to_string())?;
+            let receipts = core.use_cases().retry_failed().await?;
             for receipt in &receipts {
-                writeln!(out, "{}", replay_line(receipt.event_id, receipt))
-                    .map_err(|err| err.to_string())?;
+                writeln!(out, "{}", replay_line(receipt.event_id, receipt))?;
             }
             if receipts.is_empty() {
-                writeln!(out, "no failed or dead event").map_err(|err| err.to_string())?;
+                writeln!(out, "no failed or dead event")?;
             }
         }
         EventsCommand::Replay { id: None, since, .. } => {
-            let filter =
-                EventFilter { since, limit: EventFilter::MAX_LIMIT, ..EventFilter::default() };
-            let mut events = use_cases.events(filter).await.map_err(|err| err.to_string())?;
-            events.retain(|event| event.origin == Origin::Webhook);
-            events.reverse();
-            for event in events {
-                let receipt = use_cases
-                    .replay(event.id)
-                    .await
-                    .map_err(|err| err.to_string())?
-                    .ok_or_else(|| format!("event {} vanished", event.id))?;
-                writeln!(out, "{}", replay_line(event.id, &receipt))
-                    .map_err(|err| err.to_string())?;
+            let since = since.unwrap_or(DateTime::<Utc>::MIN_UTC);
+            for (id, receipt) in core.use_cases().replay_since(since).await? {
+                writeln!(out, "{}", replay_line(id, &receipt))?;
             }
         }
     }
@@ -214,22 +185,21 @@ fn write_event(out: &mut impl Write, event: &EventRecord) -> io::Result<()> {
     writeln!(out)
 }
 
-/// The policy for replays, from `CREDIT_ON`.
-pub fn credit_policy(args: &EventsArgs) -> Result<payram_domain::CreditPolicy, String> {
-    parse_credit_on(&args.credit_on).map_err(|err| err.to_string())
-}
-
-/// PayRam's API settings when `CONFIRM_BEFORE_CREDIT` is on.
-pub fn confirmation(args: &EventsArgs) -> Result<Option<payram_api::ApiConfig>, String> {
-    if !args.confirm.confirm_before_credit {
-        return Ok(None);
+impl EventsArgs {
+    /// The core's configuration for these flags.
+    pub fn core(&self) -> Result<CoreConfig, SettingsError> {
+        let confirm = if self.confirm.confirm_before_credit {
+            self.confirm.confirmation(&self.payram, &self.policy.keys()?)?
+        } else {
+            None
+        };
+        Ok(CoreConfig {
+            database_url: self.database.database_url.clone(),
+            busy_timeout: self.database.busy_timeout(),
+            credit_policy: self.policy.credit_policy()?,
+            retry: self.retry.policy()?,
+            forward_credits: self.forward.forwarding()?.is_some(),
+            confirm,
+        })
     }
-    let keys = args
-        .api_keys
-        .as_deref()
-        .filter(|keys| !keys.trim().is_empty())
-        .ok_or_else(|| SettingsError::NoApiKeys.to_string())?;
-    let keys = payram_protocol::ApiKeys::from_comma_separated(keys)
-        .map_err(|err| SettingsError::ApiKeys(err).to_string())?;
-    args.confirm.confirmation(&args.payram, &keys).map_err(|err| err.to_string())
 }

@@ -1,11 +1,11 @@
-//! Credit forwarding settings (`CREDIT_FORWARD_*`) and the outbox worker of `serve`.
+//! Credit forwarding settings (`CREDIT_FORWARD_*`).
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use clap::Args;
 
+use payram_core::RetryPolicy;
 use payram_forward::{ForwardSecret, HttpForwarder, SecretError};
-use payram_ports::{ErrorChain, OutboxUseCases, RetryPolicy};
 
 /// Forwarding of every credit to the merchant's application (shared by `serve` and `events`,
 /// whose replays also write outbox entries when forwarding is on).
@@ -92,7 +92,7 @@ pub enum ForwardError {
     #[error("CREDIT_FORWARD_SECRET is set but CREDIT_FORWARD_URL is not")]
     NoUrl,
     #[error("CREDIT_FORWARD_SECRET: {0}")]
-    Secret(#[source] SecretError),
+    Secret(SecretError),
     #[error("CREDIT_FORWARD_URL must be an http:// or https:// URL (got {0:?})")]
     Url(String),
     #[error("CREDIT_FORWARD_MAX_ATTEMPTS and CREDIT_FORWARD_TIMEOUT_MS must be at least 1")]
@@ -136,23 +136,6 @@ impl Forwarding {
     /// The HTTP crediting adapter that forwards credits.
     pub fn forwarder(&self) -> Result<HttpForwarder, reqwest::Error> {
         HttpForwarder::new(self.url.clone(), self.secret.clone(), self.timeout)
-    }
-}
-
-/// Delivers due outbox entries every `interval`, for as long as the server runs. The schedule
-/// lives in the database, so a restart loses nothing.
-pub(crate) async fn outbox_worker(
-    outbox: Arc<dyn OutboxUseCases>,
-    interval: Duration,
-    running: crate::startup::Running,
-) {
-    let _running = running;
-    loop {
-        actix_web::rt::time::sleep(interval).await;
-        if let Err(err) = outbox.deliver_due().await {
-            tracing::warn!(error = %ErrorChain(&err),
-                "outbox worker could not read or update the outbox; trying again later");
-        }
     }
 }
 

@@ -8,15 +8,14 @@ use std::{
 
 use clap::Args;
 
+use payram_core::{Check, ReconcileReport, ReconcileService};
 use payram_domain::ReferenceId;
-use payram_ports::{Check, ErrorChain, ReconcileReport, ReconcileService};
-use payram_protocol::ApiKeys;
+use payram_ports::ErrorChain;
 
 use crate::{
+    Core, CoreConfig,
     forward::ForwardArgs,
-    settings::{
-        DatabaseArgs, PayramApiArgs, RetryArgs, SettingsError, parse_credit_on, parse_duration,
-    },
+    settings::{DatabaseArgs, PayramApiArgs, PolicyArgs, RetryArgs, parse_duration},
 };
 
 #[derive(Args, Debug)]
@@ -34,13 +33,9 @@ pub struct ReconcileArgs {
     #[command(flatten)]
     pub forward: ForwardArgs,
 
-    /// Comma-separated PayRam project API keys; the first is sent to PayRam. Required.
-    #[arg(long, env = "PAYRAM_API_KEYS", hide_env_values = true, value_name = "KEYS")]
-    pub api_keys: Option<String>,
-
-    /// Statuses whose USD amount is credited when an answer applies (as for `serve`).
-    #[arg(long, env = "CREDIT_ON", default_value = "PARTIALLY_FILLED,FILLED,OVER_FILLED")]
-    pub credit_on: String,
+    /// The keys (the first is sent to PayRam; required) and `CREDIT_ON`, as for `serve`.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     /// Check only this payment, now, whatever its status and age; a payment never received
     /// is created from PayRam's answer. Without it, every payment not yet FILLED or
@@ -64,51 +59,39 @@ fn parse_reference(text: &str) -> Result<ReferenceId, String> {
 }
 
 /// Checks the arguments and wires the reconciliation (opens the database, builds the client).
-pub fn reconciler(args: &ReconcileArgs) -> Result<ReconcileService, String> {
-    let keys = args
-        .api_keys
-        .as_deref()
-        .filter(|keys| !keys.trim().is_empty())
-        .ok_or_else(|| SettingsError::NoApiKeys.to_string())?;
-    let keys = ApiKeys::from_comma_separated(keys)
-        .map_err(|err| SettingsError::ApiKeys(err).to_string())?;
-    let api = args.payram.config(&keys, "reconcile").map_err(|err| err.to_string())?;
-    let policy = parse_credit_on(&args.credit_on).map_err(|err| err.to_string())?;
-    let retry = args.retry.policy().map_err(|err| err.to_string())?;
-    let outbox = args.forward.forwarding().map_err(|err| err.to_string())?.is_some();
-    // Like `events`, it never migrates behind the operator's back.
-    crate::reconciler(
-        &args.database.database_url,
-        args.database.busy_timeout(),
-        policy,
-        retry,
-        outbox,
-        api,
-    )
-    .map_err(|err| ErrorChain(&err).to_string())
+/// Like `events`, it never migrates behind the operator's back.
+pub fn reconciler(args: &ReconcileArgs) -> anyhow::Result<ReconcileService> {
+    let keys = args.policy.keys()?;
+    let api = args.payram.config(&keys, "reconcile")?;
+    let config = CoreConfig {
+        database_url: args.database.database_url.clone(),
+        busy_timeout: args.database.busy_timeout(),
+        credit_policy: args.policy.credit_policy()?,
+        retry: args.retry.policy()?,
+        forward_credits: args.forward.forwarding()?.is_some(),
+        confirm: None,
+    };
+    Ok(Core::open(&config)?.reconciler(api)?)
 }
 
 /// Runs one reconciliation, one line per payment checked and a summary on stdout; fails when
 /// any check failed.
-pub async fn run(reconciler: &ReconcileService, args: &ReconcileArgs) -> Result<(), String> {
+pub async fn run(reconciler: &ReconcileService, args: &ReconcileArgs) -> anyhow::Result<()> {
     let report = match &args.reference {
         Some(reference_id) => ReconcileReport {
             checks: vec![reconciler.reconcile_reference(reference_id.clone()).await],
         },
-        None => reconciler
-            .reconcile_quiet(args.older_than)
-            .await
-            .map_err(|err| ErrorChain(&err).to_string())?,
+        None => reconciler.reconcile_quiet(args.older_than).await?,
     };
     let mut out = io::stdout().lock();
     for check in &report.checks {
-        writeln!(out, "{}", check_line(check)).map_err(|err| err.to_string())?;
+        writeln!(out, "{}", check_line(check))?;
     }
-    writeln!(out, "{}", summary_line(&report)).map_err(|err| err.to_string())?;
+    writeln!(out, "{}", summary_line(&report))?;
     match report.failures() {
         0 => Ok(()),
         failed => {
-            Err(format!("{failed} of {} payment(s) could not be reconciled", report.checks.len()))
+            anyhow::bail!("{failed} of {} payment(s) could not be reconciled", report.checks.len())
         }
     }
 }
@@ -162,8 +145,9 @@ fn summary_line(report: &ReconcileReport) -> String {
 
 #[cfg(test)]
 mod tests {
+    use payram_core::CheckError;
     use payram_domain::{Amount, EventOutcome};
-    use payram_ports::{CheckError, GatewayError, Receipt};
+    use payram_ports::{GatewayError, Receipt};
 
     use super::*;
 

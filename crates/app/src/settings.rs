@@ -7,11 +7,14 @@ use clap::Args;
 use secrecy::SecretString;
 
 use payram_api::{ApiConfig, ConfigError};
+use payram_core::RetryPolicy;
 use payram_domain::{CreditPolicy, PaymentStatus};
-use payram_ports::RetryPolicy;
 use payram_protocol::{ApiKeys, KeysError};
 
-use crate::forward::{ForwardArgs, ForwardError, Forwarding};
+use crate::{
+    CoreConfig,
+    forward::{ForwardArgs, ForwardError, Forwarding},
+};
 
 /// The default SQLite file, relative to the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "payram-merchant.db";
@@ -169,6 +172,47 @@ impl ConfirmArgs {
     }
 }
 
+/// The API keys and the credit policy: one group, shared by `serve` (and so `doctor`),
+/// `events` and `reconcile`, so every command reads them alike.
+#[derive(Args, Debug, Clone)]
+pub struct PolicyArgs {
+    /// Comma-separated PayRam project API keys: every one is accepted for webhooks (key
+    /// rotation), and the first is sent to PayRam's API. Required by `serve` and `reconcile`,
+    /// and by `events` when `CONFIRM_BEFORE_CREDIT` is on.
+    #[arg(
+        long,
+        env = "PAYRAM_API_KEYS",
+        hide_env_values = true,
+        value_name = "KEYS",
+        global = true
+    )]
+    pub api_keys: Option<String>,
+
+    /// Statuses whose USD amount is credited to the customer, comma-separated (as for every
+    /// command that applies notifications).
+    #[arg(
+        long,
+        env = "CREDIT_ON",
+        default_value = "PARTIALLY_FILLED,FILLED,OVER_FILLED",
+        global = true
+    )]
+    pub credit_on: String,
+}
+
+impl PolicyArgs {
+    /// The configured keys; an error names `PAYRAM_API_KEYS` and never shows a key.
+    pub fn keys(&self) -> Result<ApiKeys, SettingsError> {
+        let keys = self.api_keys.as_deref().filter(|keys| !keys.trim().is_empty());
+        ApiKeys::from_comma_separated(keys.ok_or(SettingsError::NoApiKeys)?)
+            .map_err(SettingsError::ApiKeys)
+    }
+
+    /// The credit policy of `CREDIT_ON`.
+    pub fn credit_policy(&self) -> Result<CreditPolicy, SettingsError> {
+        parse_credit_on(&self.credit_on)
+    }
+}
+
 /// Flags of `serve`; each has an environment variable of the same meaning.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -203,9 +247,8 @@ pub struct ServeArgs {
     )]
     pub reconcile_older_than: Duration,
 
-    /// Comma-separated PayRam project API keys; every one is accepted (key rotation). Required.
-    #[arg(long, env = "PAYRAM_API_KEYS", hide_env_values = true, value_name = "KEYS")]
-    pub api_keys: Option<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     /// Listen address; the bound address is printed on start (port 0 picks a free port).
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
@@ -218,10 +261,6 @@ pub struct ServeArgs {
     /// Bearer token of the admin API; when unset (or blank) the admin API answers 401.
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub admin_token: Option<String>,
-
-    /// Statuses whose USD amount is credited to the customer, comma-separated.
-    #[arg(long, env = "CREDIT_ON", default_value = "PARTIALLY_FILLED,FILLED,OVER_FILLED")]
-    pub credit_on: String,
 
     /// When true, a request with only the `API-Key` header is refused (401).
     #[arg(
@@ -281,7 +320,7 @@ pub enum SettingsError {
     )]
     NoApiKeys,
     #[error("PAYRAM_API_KEYS: {0}")]
-    ApiKeys(#[source] KeysError),
+    ApiKeys(KeysError),
     #[error("WEBHOOK_PATH must start with '/' (got {0:?})")]
     WebhookPath(String),
     #[error(
@@ -308,9 +347,7 @@ pub enum SettingsError {
 impl ServeArgs {
     /// Checks every value and builds [`Settings`].
     pub fn settings(&self) -> Result<Settings, SettingsError> {
-        let keys = self.api_keys.as_deref().filter(|keys| !keys.trim().is_empty());
-        let api_keys = ApiKeys::from_comma_separated(keys.ok_or(SettingsError::NoApiKeys)?)
-            .map_err(SettingsError::ApiKeys)?;
+        let api_keys = self.policy.keys()?;
         if !self.webhook_path.starts_with('/') {
             return Err(SettingsError::WebhookPath(self.webhook_path.clone()));
         }
@@ -347,7 +384,7 @@ impl ServeArgs {
             bind_addr: self.bind_addr,
             webhook_path: self.webhook_path.clone(),
             admin_token,
-            credit_policy: parse_credit_on(&self.credit_on)?,
+            credit_policy: self.policy.credit_policy()?,
             require_signature: self.require_signature,
             max_body_bytes: self.max_body_bytes,
             retry_policy: self.retry.policy()?,
@@ -356,6 +393,21 @@ impl ServeArgs {
             reconcile,
             confirm,
         })
+    }
+}
+
+impl Settings {
+    /// What the core needs of these settings.
+    #[must_use]
+    pub fn core(&self) -> CoreConfig {
+        CoreConfig {
+            database_url: self.database_url.clone(),
+            busy_timeout: self.db_busy_timeout,
+            credit_policy: self.credit_policy.clone(),
+            retry: self.retry_policy,
+            forward_credits: self.forwarding.is_some(),
+            confirm: self.confirm.clone(),
+        }
     }
 }
 

@@ -1,143 +1,97 @@
 use std::{
     net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, atomic::AtomicBool},
     time::Duration,
 };
 
 use actix_web::{App, HttpServer, dev::Server};
 
 use payram_api::{ApiConfig, PayramApi};
+use payram_core::{
+    OutboxService, PaymentService, ReconcileService, RetryPolicy, Storage, SystemClock,
+};
 use payram_domain::CreditPolicy;
 use payram_http::{HttpConfig, Metrics, ProtocolParser, Readiness};
-use payram_ports::{
-    ErrorChain, LogCrediting, OutboxService, OutboxUseCases, PaymentService, PaymentUseCases,
-    ReconcileService, RetryPolicy, SystemClock,
-};
+use payram_ports::{OutboxUseCases, PaymentUseCases, Queries};
 use payram_store::{SqliteRepository, StoreError, StoreOptions};
 
-use crate::{forward::outbox_worker, settings::Settings};
+use crate::{
+    forward::Forwarding,
+    settings::Settings,
+    workers::{self, Reconciling, Running},
+};
 
-/// The core wired to its adapters: the SQLite store (already migrated), the ledger-only
-/// crediting, the system clock and PayRam's wire format. Shared by `serve` and the CLI.
-/// With `outbox`, every credit also gets an outbox entry to forward (`CREDIT_FORWARD_URL`).
-pub fn use_cases(
-    database_url: &str,
-    busy_timeout: Duration,
-    policy: CreditPolicy,
-    retry: RetryPolicy,
-    outbox: bool,
-    confirm: Option<ApiConfig>,
-) -> Result<Arc<dyn PaymentUseCases>, StartupError> {
-    Ok(Core::open(database_url, busy_timeout, policy, retry, outbox, confirm)?.use_cases)
+/// What the core needs from the configuration; shared by `serve` and the CLI commands.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub database_url: String,
+    pub busy_timeout: Duration,
+    pub credit_policy: CreditPolicy,
+    pub retry: RetryPolicy,
+    /// Every credit also gets an outbox entry to forward (`CREDIT_FORWARD_URL` is set).
+    pub forward_credits: bool,
+    /// PayRam's API, asked before crediting (`CONFIRM_BEFORE_CREDIT`).
+    pub confirm: Option<ApiConfig>,
 }
 
-/// Reconciliation wired: the same core as [`use_cases`], plus PayRam's API.
-pub fn reconciler(
-    database_url: &str,
-    busy_timeout: Duration,
-    policy: CreditPolicy,
-    retry: RetryPolicy,
-    outbox: bool,
-    api: ApiConfig,
-) -> Result<ReconcileService, StartupError> {
-    Core::open(database_url, busy_timeout, policy, retry, outbox, None)?.reconciler(api)
-}
-
-/// The store and the use cases on it.
-struct Core {
-    repo: Arc<SqliteRepository>,
+/// The core wired to its adapters: the SQLite store (already migrated: it is never migrated
+/// here), the ledger-only crediting, the system clock and PayRam's wire format.
+pub struct Core {
+    store: Arc<SqliteRepository>,
     use_cases: Arc<dyn PaymentUseCases>,
 }
 
 impl Core {
-    fn open(
-        database_url: &str,
-        busy_timeout: Duration,
-        policy: CreditPolicy,
-        retry: RetryPolicy,
-        outbox: bool,
-        confirm: Option<ApiConfig>,
-    ) -> Result<Self, StartupError> {
-        let options = StoreOptions { busy_timeout, outbox, ..StoreOptions::default() };
-        let repo = Arc::new(payram_store::connect(database_url, &options)?);
-        let mut service = PaymentService::new(
-            repo.clone(),
-            Arc::new(LogCrediting),
-            Arc::new(SystemClock),
-            Arc::new(ProtocolParser),
-            policy,
-        )
-        .with_retry_policy(retry);
-        if let Some(api) = confirm {
-            service = service.with_confirmation(Arc::new(PayramApi::new(api)?));
+    /// Opens the store and wires the payment use cases on it.
+    pub fn open(config: &CoreConfig) -> Result<Self, StartupError> {
+        let options = StoreOptions {
+            busy_timeout: config.busy_timeout,
+            outbox: config.forward_credits,
+            ..StoreOptions::default()
+        };
+        let store = Arc::new(payram_store::connect(&config.database_url, &options)?);
+        let storage =
+            Storage { ledger: store.clone(), schedule: store.clone(), queries: store.clone() };
+        let mut service =
+            PaymentService::new(storage, Arc::new(ProtocolParser), config.credit_policy.clone())
+                .with_retry_policy(config.retry);
+        if let Some(api) = &config.confirm {
+            service = service.with_confirmation(Arc::new(PayramApi::new(api.clone())?));
         }
-        Ok(Self { repo, use_cases: Arc::new(service) })
+        Ok(Self { store, use_cases: Arc::new(service) })
     }
 
-    /// Answers from PayRam's API go through the same use cases as webhooks.
-    fn reconciler(&self, api: ApiConfig) -> Result<ReconcileService, StartupError> {
+    /// The payment use cases.
+    #[must_use]
+    pub fn use_cases(&self) -> Arc<dyn PaymentUseCases> {
+        Arc::clone(&self.use_cases)
+    }
+
+    /// The read-only queries of the store.
+    #[must_use]
+    pub fn queries(&self) -> Arc<dyn Queries> {
+        self.store.clone()
+    }
+
+    /// Reconciliation: answers from PayRam's API go through the same use cases as webhooks.
+    pub fn reconciler(&self, api: ApiConfig) -> Result<ReconcileService, StartupError> {
         Ok(ReconcileService::new(
-            Arc::clone(&self.use_cases),
-            self.repo.clone(),
+            self.use_cases(),
+            self.store.clone(),
             Arc::new(PayramApi::new(api)?),
             Arc::new(SystemClock),
         ))
     }
-}
 
-/// Retries due failed events every `interval`, for as long as the server runs. The schedule
-/// lives in the database, so a restart loses nothing.
-async fn retry_worker(use_cases: Arc<dyn PaymentUseCases>, interval: Duration, running: Running) {
-    let _running = running;
-    loop {
-        actix_web::rt::time::sleep(interval).await;
-        match use_cases.retry_due().await {
-            Ok(receipts) if receipts.is_empty() => {}
-            Ok(receipts) => tracing::info!(retried = receipts.len(), "retried failed events"),
-            Err(err) => tracing::warn!(error = %ErrorChain(&err),
-                "retry worker could not read or update the event log; trying again later"),
-        }
-    }
-}
-
-/// Every `interval` (from the end of one run to the start of the next), asks PayRam about the
-/// payments not settled of which nothing was heard for `older_than`, for as long as the server
-/// runs.
-async fn reconcile_worker(reconciling: Reconciling, running: Running) {
-    let _running = running;
-    loop {
-        actix_web::rt::time::sleep(reconciling.interval).await;
-        match reconciling.reconciler.reconcile_quiet(reconciling.older_than).await {
-            Ok(report) if report.checks.is_empty() => {}
-            Ok(report) => tracing::info!(
-                checked = report.checks.len(),
-                applied = report.count("applied"),
-                failed = report.failures(),
-                "reconciliation run finished"
-            ),
-            Err(err) => tracing::warn!(error = %ErrorChain(&err),
-                "reconciliation could not list the payments to check; trying again later"),
-        }
-    }
-}
-
-/// The periodic reconciliation of a running server.
-struct Reconciling {
-    reconciler: Arc<ReconcileService>,
-    interval: Duration,
-    older_than: Duration,
-}
-
-/// A worker's readiness flag: cleared when the worker stops for any reason (its task ends,
-/// panics or is aborted), which makes `/readyz` answer 503.
-pub(crate) struct Running(pub(crate) Arc<AtomicBool>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+    /// The outbox use cases, forwarding credits as `forwarding` says.
+    pub fn outbox(&self, forwarding: &Forwarding) -> Result<Arc<dyn OutboxUseCases>, StartupError> {
+        let forwarder = forwarding.forwarder().map_err(StartupError::Forwarder)?;
+        Ok(Arc::new(OutboxService::new(
+            self.store.clone(),
+            Arc::new(forwarder),
+            Arc::new(SystemClock),
+            forwarding.retry,
+        )))
     }
 }
 
@@ -162,7 +116,7 @@ pub struct Application {
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("database {0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot set up credit forwarding")]
     Forwarder(#[source] reqwest::Error),
@@ -184,27 +138,15 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied pending migrations");
         }
-        let forwarding = settings.forwarding.as_ref();
-        let core = Core::open(
-            &settings.database_url,
-            settings.db_busy_timeout,
-            settings.credit_policy.clone(),
-            settings.retry_policy,
-            forwarding.is_some(),
-            settings.confirm.clone(),
-        )?;
+        let core = Core::open(&settings.core())?;
         let mut readiness = Readiness::default();
-        let outbox = forwarding
+        let outbox = settings
+            .forwarding
+            .as_ref()
             .map(|forwarding| {
-                let forwarder = forwarding.forwarder().map_err(StartupError::Forwarder)?;
-                let service: Arc<dyn OutboxUseCases> = Arc::new(OutboxService::new(
-                    core.repo.clone(),
-                    Arc::new(forwarder),
-                    Arc::new(SystemClock),
-                    forwarding.retry,
-                ));
+                let outbox = core.outbox(forwarding)?;
                 Ok::<_, StartupError>((
-                    service,
+                    outbox,
                     forwarding.poll_interval,
                     readiness.worker("outbox"),
                 ))
@@ -222,7 +164,8 @@ impl Application {
                 Ok::<_, StartupError>((reconciling, readiness.worker("reconcile")))
             })
             .transpose()?;
-        let use_cases = core.use_cases;
+        let use_cases = core.use_cases();
+        let queries = core.queries();
         let workers = Workers {
             retry: (
                 Arc::clone(&use_cases),
@@ -247,7 +190,11 @@ impl Application {
         let addr = listener.local_addr().map_err(bind_error)?;
         let server = HttpServer::new(move || {
             let app = App::new()
-                .configure(payram_http::configure(Arc::clone(&use_cases), Arc::clone(&config)))
+                .configure(payram_http::configure(
+                    Arc::clone(&use_cases),
+                    Arc::clone(&queries),
+                    Arc::clone(&config),
+                ))
                 .configure(payram_http::configure_metrics(Arc::clone(&metrics)))
                 .configure(payram_http::configure_readiness(readiness.clone()))
                 .configure(payram_http::configure_dashboard(http_outbox.clone()));
@@ -276,12 +223,12 @@ impl Application {
         let Workers { retry, outbox, reconcile } = self.workers;
         let (use_cases, interval, flag) = retry;
         let mut spawned =
-            vec![actix_web::rt::spawn(retry_worker(use_cases, interval, Running(flag)))];
+            vec![actix_web::rt::spawn(workers::retry(use_cases, interval, Running(flag)))];
         if let Some((outbox, interval, flag)) = outbox {
-            spawned.push(actix_web::rt::spawn(outbox_worker(outbox, interval, Running(flag))));
+            spawned.push(actix_web::rt::spawn(workers::outbox(outbox, interval, Running(flag))));
         }
         if let Some((reconciling, flag)) = reconcile {
-            spawned.push(actix_web::rt::spawn(reconcile_worker(reconciling, Running(flag))));
+            spawned.push(actix_web::rt::spawn(workers::reconcile(reconciling, Running(flag))));
         }
         let res = self.server.await;
         for worker in spawned {

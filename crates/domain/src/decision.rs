@@ -4,6 +4,42 @@ use crate::{
 };
 
 /// What a notification did to its payment.
+///
+/// ```
+/// use payram_domain::{CreditPolicy, Outcome, decide};
+/// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+/// # fn notification(
+/// #     status: &str,
+/// #     usd: Option<&str>,
+/// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+/// #     Ok(Notification {
+/// #         reference_id: ReferenceId::parse("ref-1")?,
+/// #         status: ReportedStatus::parse(status),
+/// #         customer_id: Some(CustomerId::parse("cust-1")?),
+/// #         invoice_id: None,
+/// #         amount: Some(Amount::parse("50")?),
+/// #         currency: Some("USDC".to_owned()),
+/// #         filled_amount: usd.map(Amount::parse).transpose()?,
+/// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+/// #     })
+/// # }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `notification(status, usd)`: a notification about `ref-1` for customer `cust-1`.
+/// let policy = CreditPolicy::default();
+/// let filled = decide(None, &notification("FILLED", Some("50"))?, &policy)?;
+/// assert_eq!(filled.outcome, Outcome::Applied);
+/// let payment = filled.payment.as_ref();
+///
+/// let outcome = |status, usd| -> Result<Outcome, Box<dyn std::error::Error>> {
+///     Ok(decide(payment, &notification(status, usd)?, &policy)?.outcome)
+/// };
+/// assert_eq!(outcome("FILLED", Some("50"))?, Outcome::Duplicate);
+/// assert_eq!(outcome("PARTIALLY_FILLED", Some("20"))?, Outcome::Stale);
+/// assert_eq!(outcome("CLOSED", Some("50"))?, Outcome::Ignored);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// The payment moved forward, or a credit it was owed was made.
@@ -17,6 +53,39 @@ pub enum Outcome {
 }
 
 /// A credit owed to a customer, to be written in the same transaction as the payment.
+///
+/// ```
+/// use payram_domain::{CreditPolicy, decide};
+/// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+/// # fn notification(
+/// #     status: &str,
+/// #     usd: Option<&str>,
+/// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+/// #     Ok(Notification {
+/// #         reference_id: ReferenceId::parse("ref-1")?,
+/// #         status: ReportedStatus::parse(status),
+/// #         customer_id: Some(CustomerId::parse("cust-1")?),
+/// #         invoice_id: None,
+/// #         amount: Some(Amount::parse("50")?),
+/// #         currency: Some("USDC".to_owned()),
+/// #         filled_amount: usd.map(Amount::parse).transpose()?,
+/// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+/// #     })
+/// # }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let policy = CreditPolicy::default();
+/// let partial = decide(None, &notification("PARTIALLY_FILLED", Some("20.00"))?, &policy)?;
+/// let filled =
+///     decide(partial.payment.as_ref(), &notification("FILLED", Some("50.00"))?, &policy)?;
+/// let credit = filled.credit.ok_or("the rest is owed")?;
+/// assert_eq!(credit.customer_id.as_str(), "cust-1");
+/// assert_eq!(credit.amount.to_string(), "30.00");
+/// assert_eq!(credit.credited_total.to_string(), "50.00");
+/// assert_eq!(credit.seq, 2);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreditDue {
     pub customer_id: CustomerId,
@@ -32,6 +101,40 @@ pub struct CreditDue {
 
 /// The result of [`decide`]: the outcome, the payment to store (when it changed) and the credit
 /// to write (when one is owed).
+///
+/// ```
+/// use payram_domain::{CreditPolicy, Outcome, decide};
+/// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+/// # fn notification(
+/// #     status: &str,
+/// #     usd: Option<&str>,
+/// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+/// #     Ok(Notification {
+/// #         reference_id: ReferenceId::parse("ref-1")?,
+/// #         status: ReportedStatus::parse(status),
+/// #         customer_id: Some(CustomerId::parse("cust-1")?),
+/// #         invoice_id: None,
+/// #         amount: Some(Amount::parse("50")?),
+/// #         currency: Some("USDC".to_owned()),
+/// #         filled_amount: usd.map(Amount::parse).transpose()?,
+/// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+/// #     })
+/// # }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let policy = CreditPolicy::default();
+/// // OPEN changes the payment (it is new) but owes nothing.
+/// let open = decide(None, &notification("OPEN", None)?, &policy)?;
+/// assert_eq!(open.outcome, Outcome::Applied);
+/// assert!(open.payment.is_some() && open.credit.is_none());
+///
+/// // A duplicate changes nothing: nothing to store, nothing to credit.
+/// let again = decide(open.payment.as_ref(), &notification("OPEN", None)?, &policy)?;
+/// assert_eq!(again.outcome, Outcome::Duplicate);
+/// assert!(again.payment.is_none() && again.credit.is_none());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub outcome: Outcome,
@@ -46,6 +149,35 @@ impl Decision {
     }
 
     /// What this delivery credited: the credit's amount, or zero.
+    ///
+    /// ```
+    /// use payram_domain::{Amount, CreditPolicy, decide};
+    /// # use payram_domain::{CustomerId, Notification, ReferenceId, ReportedStatus};
+    /// # fn notification(
+    /// #     status: &str,
+    /// #     usd: Option<&str>,
+    /// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+    /// #     Ok(Notification {
+    /// #         reference_id: ReferenceId::parse("ref-1")?,
+    /// #         status: ReportedStatus::parse(status),
+    /// #         customer_id: Some(CustomerId::parse("cust-1")?),
+    /// #         invoice_id: None,
+    /// #         amount: Some(Amount::parse("50")?),
+    /// #         currency: Some("USDC".to_owned()),
+    /// #         filled_amount: usd.map(Amount::parse).transpose()?,
+    /// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+    /// #     })
+    /// # }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let policy = CreditPolicy::default();
+    /// let paid = decide(None, &notification("OVER_FILLED", Some("30.00"))?, &policy)?;
+    /// assert_eq!(paid.credited().to_string(), "30.00");
+    /// let cancelled = decide(None, &notification("CANCELLED", None)?, &policy)?;
+    /// assert_eq!(cancelled.credited(), Amount::ZERO);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn credited(&self) -> Amount {
         self.credit.as_ref().map_or(Amount::ZERO, |credit| credit.amount)
@@ -65,6 +197,50 @@ impl Decision {
 ///   same amount. Then the credit is still made (outcome applied) and the status stays where it
 ///   is, so money received is never left uncredited.
 /// - A paid state applied on top of CANCELLED marks the payment `late_payment`.
+///
+/// Fails only when the notification does not pass [`CreditPolicy::validate`]; use
+/// [`CreditPolicy::check`] and [`crate::CheckedNotification::decide`] to validate once.
+///
+/// # Examples
+///
+/// Money that arrives after the payment was cancelled is credited, and the payment is marked:
+///
+/// ```
+/// use payram_domain::{CreditPolicy, Outcome, PaymentStatus, decide};
+/// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+/// # fn notification(
+/// #     status: &str,
+/// #     usd: Option<&str>,
+/// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+/// #     Ok(Notification {
+/// #         reference_id: ReferenceId::parse("ref-1")?,
+/// #         status: ReportedStatus::parse(status),
+/// #         customer_id: Some(CustomerId::parse("cust-1")?),
+/// #         invoice_id: None,
+/// #         amount: Some(Amount::parse("50")?),
+/// #         currency: Some("USDC".to_owned()),
+/// #         filled_amount: usd.map(Amount::parse).transpose()?,
+/// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+/// #     })
+/// # }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `notification(status, usd)`: a notification about `ref-1` for customer `cust-1`.
+/// let policy = CreditPolicy::default();
+/// let cancelled = decide(None, &notification("CANCELLED", None)?, &policy)?;
+/// let paid = notification("FILLED", Some("40.00"))?;
+/// let late = decide(cancelled.payment.as_ref(), &paid, &policy)?;
+/// assert_eq!(late.outcome, Outcome::Applied);
+/// assert_eq!(late.credited().to_string(), "40.00");
+/// let payment = late.payment.ok_or("applied")?;
+/// assert_eq!(payment.status(), PaymentStatus::Filled);
+/// assert!(payment.record().late_payment);
+///
+/// // A crediting status without a USD amount cannot be acted on.
+/// assert!(decide(None, &notification("FILLED", None)?, &policy).is_err());
+/// # Ok(())
+/// # }
+/// ```
 pub fn decide(
     current: Option<&Payment>,
     notification: &Notification,

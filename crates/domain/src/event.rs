@@ -1,6 +1,21 @@
 use std::{fmt, str::FromStr};
 
 /// What the receiver concluded about one delivery; every recorded event carries one.
+///
+/// A payment notification's outcome comes from its [`crate::Decision`]; the other outcomes
+/// come from what the body is (payout, ping) or why it could not be used.
+///
+/// ```
+/// use payram_domain::{EventOutcome, Outcome};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!(EventOutcome::from(Outcome::Duplicate), EventOutcome::Duplicate);
+/// assert_eq!(EventOutcome::MalformedJson.as_str(), "malformed_json");
+/// assert_eq!("invalid_payload".parse::<EventOutcome>()?, EventOutcome::InvalidPayload);
+/// assert_eq!(EventOutcome::Payout.to_string(), "payout");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventOutcome {
     /// The notification moved the payment forward (and may have credited).
@@ -42,12 +57,25 @@ impl From<crate::Outcome> for EventOutcome {
 }
 
 /// A text that names no [`EventOutcome`].
+///
+/// ```
+/// use payram_domain::{EventOutcome, UnknownOutcome};
+///
+/// assert_eq!("Applied".parse::<EventOutcome>(), Err(UnknownOutcome("Applied".into())));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown event outcome {0:?}")]
 pub struct UnknownOutcome(pub String);
 
 impl EventOutcome {
     /// Every outcome.
+    ///
+    /// ```
+    /// use payram_domain::EventOutcome;
+    ///
+    /// assert_eq!(EventOutcome::ALL.len(), 11);
+    /// assert!(EventOutcome::ALL.contains(&EventOutcome::Waiting));
+    /// ```
     pub const ALL: [Self; 11] = [
         Self::Applied,
         Self::Duplicate,
@@ -63,6 +91,15 @@ impl EventOutcome {
     ];
 
     /// The snake-case name used in answers, the database and filters.
+    ///
+    /// ```
+    /// use payram_domain::EventOutcome;
+    ///
+    /// for outcome in EventOutcome::ALL {
+    ///     assert_eq!(outcome.as_str().parse(), Ok(outcome));
+    /// }
+    /// assert_eq!(EventOutcome::InvalidPayload.as_str(), "invalid_payload");
+    /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -100,6 +137,14 @@ impl fmt::Display for EventOutcome {
 
 /// How a delivery proved it came from PayRam. The matching key is identified by its position
 /// in the configured key list, never by the key itself.
+///
+/// ```
+/// use payram_domain::AuthMethod;
+///
+/// let method = AuthMethod::Signature { key_index: 1 };
+/// assert_eq!((method.as_str(), method.key_index()), ("signature", 1));
+/// assert_eq!(AuthMethod::ApiKey { key_index: 0 }.as_str(), "api_key");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AuthMethod {
     /// `X-Payram-Signature`: HMAC-SHA256 of the raw body under the key at this position.
@@ -110,6 +155,12 @@ pub enum AuthMethod {
 
 impl AuthMethod {
     /// `signature` or `api_key`.
+    ///
+    /// ```
+    /// use payram_domain::AuthMethod;
+    ///
+    /// assert_eq!(AuthMethod::ApiKey { key_index: 2 }.as_str(), "api_key");
+    /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -119,6 +170,12 @@ impl AuthMethod {
     }
 
     /// Position (from 0) of the matching key in the configured list.
+    ///
+    /// ```
+    /// use payram_domain::AuthMethod;
+    ///
+    /// assert_eq!(AuthMethod::ApiKey { key_index: 2 }.key_index(), 2);
+    /// ```
     #[must_use]
     pub const fn key_index(self) -> usize {
         match self {

@@ -3,7 +3,16 @@ use std::fmt;
 /// The longest identifier we keep; longer ones are refused rather than truncated.
 const MAX_ID_LEN: usize = 255;
 
-/// Why a text is not an identifier.
+/// Why a text is not an identifier. The payload names the field (`reference_id`,
+/// `customer_id`).
+///
+/// ```
+/// use payram_domain::{CustomerId, IdError, ReferenceId};
+///
+/// assert_eq!(ReferenceId::parse(""), Err(IdError::Empty("reference_id")));
+/// assert_eq!(CustomerId::parse(&"9".repeat(256)), Err(IdError::TooLong("customer_id")));
+/// assert_eq!(IdError::Empty("reference_id").to_string(), "reference_id is empty");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     #[error("{0} is empty")]
@@ -47,11 +56,47 @@ macro_rules! identifier {
 
 identifier!(
     /// PayRam's payment id (`reference_id`), the key of a payment.
+    ///
+    /// Any text that is not blank and at most 255 bytes long, kept verbatim (not trimmed, not
+    /// case-folded): a UUID in practice, but PayRam's samples also show ids such as `ref_123`.
+    ///
+    /// ```
+    /// use payram_domain::ReferenceId;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let reference = ReferenceId::parse("3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11")?;
+    /// assert_eq!(reference.as_str(), "3f1c1e7a-5b2d-4c8e-9a61-0d2f7b9e4c11");
+    /// assert_eq!(reference.to_string(), reference.as_str());
+    /// assert_eq!(ReferenceId::parse(" ref_1")?.as_str(), " ref_1");
+    /// assert!(ReferenceId::parse("   ").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     ReferenceId,
     "reference_id"
 );
 identifier!(
     /// The merchant's customer id given when the payment was created: the account to credit.
+    ///
+    /// Same rules as [`ReferenceId`]: not blank, at most 255 bytes, kept verbatim.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    ///
+    /// use payram_domain::CustomerId;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let customer = CustomerId::parse("cust_1001")?;
+    /// assert_eq!(customer.as_str(), "cust_1001");
+    /// assert!(CustomerId::parse("").is_err());
+    ///
+    /// // Ordered and hashable: a key for per-customer totals.
+    /// let mut totals = BTreeMap::new();
+    /// totals.insert(customer.clone(), "50.00");
+    /// assert_eq!(totals.get(&customer), Some(&"50.00"));
+    /// # Ok(())
+    /// # }
+    /// ```
     CustomerId,
     "customer_id"
 );

@@ -7,10 +7,45 @@ use rust_decimal::Decimal;
 /// The text it was parsed from is kept to the digit: `49.999999999999998` stays that, and
 /// `82.00` displays as `82.00`. Comparison is numeric (`82.00 == 82`). Amounts never pass
 /// through a float.
+///
+/// # Examples
+///
+/// ```
+/// use payram_domain::Amount;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let received = Amount::parse("49.999999999999998")?;
+/// assert_eq!(received.to_string(), "49.999999999999998");
+///
+/// // Equal in value, each displayed as written.
+/// let usd: Amount = "82.00".parse()?;
+/// assert_eq!(usd, Amount::parse("82")?);
+/// assert_eq!(usd.to_string(), "82.00");
+///
+/// // Arithmetic is checked and never goes below zero.
+/// let credited = Amount::parse("20.00")?;
+/// assert_eq!(usd.checked_sub(credited).map(|owed| owed.to_string()), Some("62.00".to_owned()));
+/// assert_eq!(credited.checked_sub(usd), None);
+/// assert_eq!(credited.checked_add(usd), Some(Amount::parse("102")?));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Amount(Decimal);
 
 /// Why a text is not an [`Amount`].
+///
+/// ```
+/// use payram_domain::{Amount, AmountError};
+///
+/// assert_eq!(Amount::parse(" "), Err(AmountError::Empty));
+/// assert_eq!(Amount::parse("12,5"), Err(AmountError::NotADecimal("12,5".into())));
+/// assert_eq!(Amount::parse("-1"), Err(AmountError::Negative("-1".into())));
+/// assert!(matches!(
+///     Amount::parse("1.00000000000000000000000000001"),
+///     Err(AmountError::TooPrecise(_))
+/// ));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
     #[error("amount is empty")]
@@ -25,11 +60,33 @@ pub enum AmountError {
 
 impl Amount {
     /// Zero, written `0`.
+    ///
+    /// ```
+    /// use payram_domain::Amount;
+    ///
+    /// assert_eq!(Amount::ZERO.to_string(), "0");
+    /// assert_eq!(Amount::ZERO, Amount::default());
+    /// ```
     pub const ZERO: Self = Self(Decimal::ZERO);
 
     /// Parses a decimal text exactly: plain (`12.50`) or scientific (`1.25e1`) notation.
     ///
     /// Anything that cannot be represented without rounding is refused, never rounded.
+    /// Blanks around the text are ignored; `-0` is zero; any other negative is refused.
+    ///
+    /// ```
+    /// use payram_domain::Amount;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert_eq!(Amount::parse("12.50")?.to_string(), "12.50");
+    /// assert_eq!(Amount::parse("1.25e1")?, Amount::parse("12.5")?);
+    /// assert_eq!(Amount::parse(" 0.000000000000000001 ")?.to_string(), "0.000000000000000001");
+    /// assert_eq!(Amount::parse("-0")?, Amount::ZERO);
+    /// assert!(Amount::parse("-0.01").is_err());
+    /// assert!(Amount::parse("NaN").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn parse(text: &str) -> Result<Self, AmountError> {
         let text = text.trim();
         if text.is_empty() {
@@ -50,6 +107,15 @@ impl Amount {
     }
 
     /// Wraps a decimal; fails when it is negative. `-0` becomes `0`.
+    ///
+    /// ```
+    /// use payram_domain::Amount;
+    /// use rust_decimal::Decimal;
+    ///
+    /// let cents = Decimal::new(4999, 2);
+    /// assert_eq!(Amount::from_decimal(cents).map(|a| a.to_string()), Ok("49.99".to_owned()));
+    /// assert_eq!(Amount::from_decimal(-cents), Err(-cents));
+    /// ```
     pub fn from_decimal(value: Decimal) -> Result<Self, Decimal> {
         if value.is_zero() {
             let mut zero = value;
@@ -63,18 +129,50 @@ impl Amount {
     }
 
     /// The exact decimal value.
+    ///
+    /// ```
+    /// use payram_domain::Amount;
+    /// use rust_decimal::Decimal;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert_eq!(Amount::parse("49.99")?.as_decimal(), Decimal::new(4999, 2));
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub const fn as_decimal(self) -> Decimal {
         self.0
     }
 
     /// True for any representation of zero (`0`, `0.00`).
+    ///
+    /// ```
+    /// use payram_domain::Amount;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert!(Amount::parse("0.00")?.is_zero());
+    /// assert!(!Amount::parse("0.01")?.is_zero());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub const fn is_zero(self) -> bool {
         self.0.is_zero()
     }
 
     /// `self - other`, or `None` when that would be negative.
+    ///
+    /// ```
+    /// use payram_domain::Amount;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let received = Amount::parse("50.00")?;
+    /// let credited = Amount::parse("20.00")?;
+    /// assert_eq!(received.checked_sub(credited), Some(Amount::parse("30")?));
+    /// assert_eq!(credited.checked_sub(received), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn checked_sub(self, other: Self) -> Option<Self> {
         if other > self {
@@ -84,6 +182,18 @@ impl Amount {
     }
 
     /// `self + other`, or `None` on overflow.
+    ///
+    /// ```
+    /// use payram_domain::Amount;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let total = Amount::parse("20.00")?.checked_add(Amount::parse("30.005")?);
+    /// assert_eq!(total.map(|total| total.to_string()), Some("50.005".to_owned()));
+    /// let huge = Amount::parse("79228162514264337593543950335")?;
+    /// assert_eq!(huge.checked_add(huge), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn checked_add(self, other: Self) -> Option<Self> {
         self.0.checked_add(other.0).map(Self)

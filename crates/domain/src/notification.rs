@@ -4,6 +4,29 @@ use crate::{Amount, CustomerId, PaymentStatus, ReferenceId, ReportedStatus};
 ///
 /// Amounts are cumulative (what was received so far), never deltas. Optional fields are
 /// `None` when PayRam sent `null` or left them out.
+///
+/// ```
+/// use payram_domain::{
+///     Amount, CustomerId, Notification, PaymentStatus, ReferenceId, ReportedStatus,
+/// };
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `filled_strings.json` of PayRam's samples, as a wire parser reads it.
+/// let notification = Notification {
+///     reference_id: ReferenceId::parse("c80f5363-0397-4761-aa1a-3155c3a21470")?,
+///     status: ReportedStatus::parse("FILLED"),
+///     customer_id: Some(CustomerId::parse("cust_2002")?),
+///     invoice_id: Some("INV-0091".to_owned()),
+///     amount: Some(Amount::parse("12.000000")?),
+///     currency: Some("USDC".to_owned()),
+///     filled_amount: Some(Amount::parse("12.000000")?),
+///     filled_amount_in_usd: Some(Amount::parse("12.00")?),
+/// };
+/// assert_eq!(notification.status, ReportedStatus::Known(PaymentStatus::Filled));
+/// assert_eq!(notification.filled_amount_in_usd.map(|usd| usd.to_string()), Some("12.00".into()));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {
     pub reference_id: ReferenceId,
@@ -20,6 +43,18 @@ pub struct Notification {
 }
 
 /// One payout notification (`event_type` starting with `payout.`). Payouts never credit.
+///
+/// ```
+/// use payram_domain::{Inbound, PayoutNotification};
+///
+/// let payout = PayoutNotification {
+///     payout_id: "120".to_owned(),
+///     event_type: "payout.processed".to_owned(),
+///     status: "PROCESSED".to_owned(),
+/// };
+/// let inbound = Inbound::Payout(payout);
+/// assert!(matches!(&inbound, Inbound::Payout(p) if p.payout_id == "120"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PayoutNotification {
     /// PayRam's payout id, as text.
@@ -31,6 +66,21 @@ pub struct PayoutNotification {
 }
 
 /// What a PayRam request body is.
+///
+/// A receiver branches on it: only [`Inbound::Payment`] can move a payment or credit.
+///
+/// ```
+/// use payram_domain::{EventOutcome, Inbound};
+///
+/// fn outcome_without_payments(inbound: &Inbound) -> Option<EventOutcome> {
+///     match inbound {
+///         Inbound::Payment(_) => None,
+///         Inbound::Payout(_) => Some(EventOutcome::Payout),
+///         Inbound::Ping => Some(EventOutcome::Ping),
+///     }
+/// }
+/// assert_eq!(outcome_without_payments(&Inbound::Ping), Some(EventOutcome::Ping));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inbound {
     /// A payment notification (it has a `reference_id`).
@@ -43,6 +93,42 @@ pub enum Inbound {
 
 /// A notification that passed [`CreditPolicy::check`], bundled with the policy it passed, so
 /// that [`CheckedNotification::decide`] cannot fail.
+///
+/// ```
+/// use payram_domain::{CreditPolicy, Outcome};
+/// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+/// # fn notification(
+/// #     status: &str,
+/// #     usd: Option<&str>,
+/// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+/// #     Ok(Notification {
+/// #         reference_id: ReferenceId::parse("ref-1")?,
+/// #         status: ReportedStatus::parse(status),
+/// #         customer_id: Some(CustomerId::parse("cust-1")?),
+/// #         invoice_id: None,
+/// #         amount: Some(Amount::parse("50")?),
+/// #         currency: Some("USDC".to_owned()),
+/// #         filled_amount: usd.map(Amount::parse).transpose()?,
+/// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+/// #     })
+/// # }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `notification(status, usd)`: a notification about `ref-1` for customer `cust-1`.
+/// let checked = CreditPolicy::default().check(notification("FILLED", Some("50.00"))?)?;
+/// assert_eq!(checked.notification().reference_id.as_str(), "ref-1");
+///
+/// let first = checked.decide(None);
+/// assert_eq!(first.outcome, Outcome::Applied);
+/// assert_eq!(first.credited().to_string(), "50.00");
+///
+/// // The same delivery against the payment it produced is a duplicate.
+/// let again = checked.decide(first.payment.as_ref());
+/// assert_eq!(again.outcome, Outcome::Duplicate);
+/// assert!(again.credited().is_zero());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedNotification {
     notification: Notification,
@@ -51,12 +137,73 @@ pub struct CheckedNotification {
 
 impl CheckedNotification {
     /// The notification.
+    ///
+    /// ```
+    /// use payram_domain::CreditPolicy;
+    /// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+    /// # fn notification(
+    /// #     status: &str,
+    /// #     usd: Option<&str>,
+    /// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+    /// #     Ok(Notification {
+    /// #         reference_id: ReferenceId::parse("ref-1")?,
+    /// #         status: ReportedStatus::parse(status),
+    /// #         customer_id: Some(CustomerId::parse("cust-1")?),
+    /// #         invoice_id: None,
+    /// #         amount: Some(Amount::parse("50")?),
+    /// #         currency: Some("USDC".to_owned()),
+    /// #         filled_amount: usd.map(Amount::parse).transpose()?,
+    /// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+    /// #     })
+    /// # }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let checked = CreditPolicy::default().check(notification("OPEN", None)?)?;
+    /// assert_eq!(checked.notification().status.as_str(), "OPEN");
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub const fn notification(&self) -> &Notification {
         &self.notification
     }
 
     /// What this notification does to the payment (see [`crate::decide`]).
+    ///
+    /// ```
+    /// use payram_domain::{CreditPolicy, Outcome, PaymentStatus};
+    /// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+    /// # fn notification(
+    /// #     status: &str,
+    /// #     usd: Option<&str>,
+    /// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+    /// #     Ok(Notification {
+    /// #         reference_id: ReferenceId::parse("ref-1")?,
+    /// #         status: ReportedStatus::parse(status),
+    /// #         customer_id: Some(CustomerId::parse("cust-1")?),
+    /// #         invoice_id: None,
+    /// #         amount: Some(Amount::parse("50")?),
+    /// #         currency: Some("USDC".to_owned()),
+    /// #         filled_amount: usd.map(Amount::parse).transpose()?,
+    /// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+    /// #     })
+    /// # }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let policy = CreditPolicy::default();
+    /// let partial = policy.check(notification("PARTIALLY_FILLED", Some("20.00"))?)?.decide(None);
+    /// let payment = partial.payment.ok_or("applied")?;
+    ///
+    /// let filled = policy.check(notification("FILLED", Some("50.00"))?)?;
+    /// let decision = filled.decide(Some(&payment));
+    /// assert_eq!(decision.outcome, Outcome::Applied);
+    /// assert_eq!(decision.credited().to_string(), "30.00");
+    /// let payment = decision.payment.ok_or("applied")?;
+    /// assert_eq!(payment.status(), PaymentStatus::Filled);
+    /// assert_eq!(payment.credited_usd().to_string(), "50.00");
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn decide(&self, current: Option<&crate::Payment>) -> crate::Decision {
         crate::decision::decide_checked(current, &self.notification, &self.policy)
@@ -64,12 +211,59 @@ impl CheckedNotification {
 }
 
 /// Which statuses credit the customer (`CREDIT_ON`).
+///
+/// ```
+/// use payram_domain::{CreditPolicy, PaymentStatus};
+///
+/// let default = CreditPolicy::default();
+/// assert!(default.credits(PaymentStatus::PartiallyFilled));
+/// assert!(!default.credits(PaymentStatus::Cancelled));
+///
+/// let only_complete = CreditPolicy::new([PaymentStatus::Filled, PaymentStatus::OverFilled]);
+/// assert!(!only_complete.credits(PaymentStatus::PartiallyFilled));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreditPolicy {
     credit_on: [bool; 5],
 }
 
 /// A notification that is well formed but cannot be acted on under the credit policy.
+///
+/// ```
+/// use payram_domain::{CreditPolicy, InvalidNotification, PaymentStatus};
+/// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+/// # fn notification(
+/// #     status: &str,
+/// #     usd: Option<&str>,
+/// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+/// #     Ok(Notification {
+/// #         reference_id: ReferenceId::parse("ref-1")?,
+/// #         status: ReportedStatus::parse(status),
+/// #         customer_id: Some(CustomerId::parse("cust-1")?),
+/// #         invoice_id: None,
+/// #         amount: Some(Amount::parse("50")?),
+/// #         currency: Some("USDC".to_owned()),
+/// #         filled_amount: usd.map(Amount::parse).transpose()?,
+/// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+/// #     })
+/// # }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let without_usd = notification("FILLED", None)?;
+/// assert_eq!(
+///     CreditPolicy::default().check(without_usd).err(),
+///     Some(InvalidNotification::MissingUsdAmount(PaymentStatus::Filled))
+/// );
+///
+/// let mut without_customer = notification("FILLED", Some("10"))?;
+/// without_customer.customer_id = None;
+/// assert_eq!(
+///     CreditPolicy::default().validate(&without_customer),
+///     Err(InvalidNotification::MissingCustomer(PaymentStatus::Filled))
+/// );
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidNotification {
     #[error("status {0} credits the customer but filled_amount_in_usd is missing")]
@@ -80,6 +274,14 @@ pub enum InvalidNotification {
 
 impl CreditPolicy {
     /// Credits on exactly the given statuses.
+    ///
+    /// ```
+    /// use payram_domain::{CreditPolicy, PaymentStatus};
+    ///
+    /// let policy = CreditPolicy::new([PaymentStatus::OverFilled, PaymentStatus::Filled]);
+    /// let statuses: Vec<_> = policy.statuses().collect();
+    /// assert_eq!(statuses, [PaymentStatus::Filled, PaymentStatus::OverFilled]);
+    /// ```
     pub fn new(statuses: impl IntoIterator<Item = PaymentStatus>) -> Self {
         let mut credit_on = [false; 5];
         for status in statuses {
@@ -89,17 +291,65 @@ impl CreditPolicy {
     }
 
     /// True when an applied notification with this status credits the customer.
+    ///
+    /// ```
+    /// use payram_domain::{CreditPolicy, PaymentStatus};
+    ///
+    /// assert!(CreditPolicy::default().credits(PaymentStatus::OverFilled));
+    /// assert!(!CreditPolicy::default().credits(PaymentStatus::Open));
+    /// ```
     #[must_use]
     pub fn credits(&self, status: PaymentStatus) -> bool {
         self.credit_on[usize::from(status.rank())]
     }
 
     /// The crediting statuses, lowest rank first.
+    ///
+    /// ```
+    /// use payram_domain::CreditPolicy;
+    ///
+    /// let names: Vec<&str> = CreditPolicy::default().statuses().map(|s| s.as_str()).collect();
+    /// assert_eq!(names, ["PARTIALLY_FILLED", "FILLED", "OVER_FILLED"]);
+    /// ```
     pub fn statuses(&self) -> impl Iterator<Item = PaymentStatus> + '_ {
         PaymentStatus::ALL.into_iter().filter(|status| self.credits(*status))
     }
 
     /// Checks a notification against this policy, keeping both for [`CheckedNotification::decide`].
+    ///
+    /// ```
+    /// use payram_domain::{CreditPolicy, PaymentStatus};
+    /// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+    /// # fn notification(
+    /// #     status: &str,
+    /// #     usd: Option<&str>,
+    /// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+    /// #     Ok(Notification {
+    /// #         reference_id: ReferenceId::parse("ref-1")?,
+    /// #         status: ReportedStatus::parse(status),
+    /// #         customer_id: Some(CustomerId::parse("cust-1")?),
+    /// #         invoice_id: None,
+    /// #         amount: Some(Amount::parse("50")?),
+    /// #         currency: Some("USDC".to_owned()),
+    /// #         filled_amount: usd.map(Amount::parse).transpose()?,
+    /// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+    /// #     })
+    /// # }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let policy = CreditPolicy::default();
+    /// assert!(policy.check(notification("FILLED", Some("12.00"))?).is_ok());
+    /// // A crediting status must say how much was received.
+    /// assert!(policy.check(notification("FILLED", None)?).is_err());
+    /// // A status the policy does not credit needs no amount; neither does an unknown one.
+    /// assert!(policy.check(notification("OPEN", None)?).is_ok());
+    /// assert!(policy.check(notification("UNDEFINED", None)?).is_ok());
+    /// // Under a policy that credits only FILLED, an amount-less partial is fine.
+    /// let strict = CreditPolicy::new([PaymentStatus::Filled]);
+    /// assert!(strict.check(notification("PARTIALLY_FILLED", None)?).is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn check(
         &self,
         notification: Notification,
@@ -109,6 +359,36 @@ impl CreditPolicy {
     }
 
     /// Checks that a crediting notification names the amount and the customer to credit.
+    ///
+    /// ```
+    /// use payram_domain::{CreditPolicy, InvalidNotification, PaymentStatus};
+    /// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+    /// # fn notification(
+    /// #     status: &str,
+    /// #     usd: Option<&str>,
+    /// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+    /// #     Ok(Notification {
+    /// #         reference_id: ReferenceId::parse("ref-1")?,
+    /// #         status: ReportedStatus::parse(status),
+    /// #         customer_id: Some(CustomerId::parse("cust-1")?),
+    /// #         invoice_id: None,
+    /// #         amount: Some(Amount::parse("50")?),
+    /// #         currency: Some("USDC".to_owned()),
+    /// #         filled_amount: usd.map(Amount::parse).transpose()?,
+    /// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+    /// #     })
+    /// # }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let policy = CreditPolicy::default();
+    /// assert_eq!(policy.validate(&notification("OVER_FILLED", Some("30.00"))?), Ok(()));
+    /// assert_eq!(
+    ///     policy.validate(&notification("PARTIALLY_FILLED", None)?),
+    ///     Err(InvalidNotification::MissingUsdAmount(PaymentStatus::PartiallyFilled))
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn validate(&self, notification: &Notification) -> Result<(), InvalidNotification> {
         let ReportedStatus::Known(status) = notification.status else {
             return Ok(());
@@ -128,6 +408,13 @@ impl CreditPolicy {
 
 impl Default for CreditPolicy {
     /// `PARTIALLY_FILLED`, `FILLED` and `OVER_FILLED`: every state in which money was received.
+    ///
+    /// ```
+    /// use payram_domain::{CreditPolicy, PaymentStatus};
+    ///
+    /// let paid = PaymentStatus::ALL.into_iter().filter(|status| status.is_paid());
+    /// assert_eq!(CreditPolicy::default(), CreditPolicy::new(paid));
+    /// ```
     fn default() -> Self {
         Self::new(PaymentStatus::ALL.into_iter().filter(|status| status.is_paid()))
     }
@@ -182,6 +469,40 @@ mod tests {
 
 /// What PayRam's own view of a payment (its lookup API) says about a notification that would
 /// credit, under `CONFIRM_BEFORE_CREDIT`.
+///
+/// ```
+/// use payram_domain::{Confirmation, CreditPolicy};
+/// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+/// # fn notification(
+/// #     status: &str,
+/// #     usd: Option<&str>,
+/// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+/// #     Ok(Notification {
+/// #         reference_id: ReferenceId::parse("ref-1")?,
+/// #         status: ReportedStatus::parse(status),
+/// #         customer_id: Some(CustomerId::parse("cust-1")?),
+/// #         invoice_id: None,
+/// #         amount: Some(Amount::parse("50")?),
+/// #         currency: Some("USDC".to_owned()),
+/// #         filled_amount: usd.map(Amount::parse).transpose()?,
+/// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+/// #     })
+/// # }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let checked = CreditPolicy::default().check(notification("FILLED", Some("50.00"))?)?;
+/// assert!(checked.may_credit());
+///
+/// // PayRam's lookup API (read with `payram_protocol::parse_payment_lookup`) agrees.
+/// let view = notification("FILLED", Some("50.00"))?;
+/// assert_eq!(checked.confirmed_by(&view), Confirmation::Confirmed);
+///
+/// // PayRam has seen less so far: ask again later.
+/// let behind = notification("PARTIALLY_FILLED", Some("20.00"))?;
+/// assert!(matches!(checked.confirmed_by(&behind), Confirmation::Unconfirmed(_)));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Confirmation {
     /// PayRam's view is at least as advanced in status and in USD received: the notification
@@ -194,6 +515,34 @@ pub enum Confirmation {
 impl CheckedNotification {
     /// Whether applying this notification would credit the customer if it moved the payment
     /// forward: its status is credited and it carries a positive USD amount.
+    ///
+    /// ```
+    /// use payram_domain::CreditPolicy;
+    /// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+    /// # fn notification(
+    /// #     status: &str,
+    /// #     usd: Option<&str>,
+    /// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+    /// #     Ok(Notification {
+    /// #         reference_id: ReferenceId::parse("ref-1")?,
+    /// #         status: ReportedStatus::parse(status),
+    /// #         customer_id: Some(CustomerId::parse("cust-1")?),
+    /// #         invoice_id: None,
+    /// #         amount: Some(Amount::parse("50")?),
+    /// #         currency: Some("USDC".to_owned()),
+    /// #         filled_amount: usd.map(Amount::parse).transpose()?,
+    /// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+    /// #     })
+    /// # }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let policy = CreditPolicy::default();
+    /// assert!(policy.check(notification("PARTIALLY_FILLED", Some("0.01"))?)?.may_credit());
+    /// assert!(!policy.check(notification("PARTIALLY_FILLED", Some("0"))?)?.may_credit());
+    /// assert!(!policy.check(notification("CANCELLED", Some("40"))?)?.may_credit());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn may_credit(&self) -> bool {
         matches!(self.notification.status, ReportedStatus::Known(status) if self.policy.credits(status))
@@ -205,6 +554,41 @@ impl CheckedNotification {
     /// that contradicts itself (a paid status without a USD amount) confirms nothing, and a
     /// view more advanced than the notification confirms only the notification, so nothing is
     /// ever credited on PayRam's word alone.
+    ///
+    /// ```
+    /// use payram_domain::{Confirmation, CreditPolicy};
+    /// # use payram_domain::{Amount, CustomerId, Notification, ReferenceId, ReportedStatus};
+    /// # fn notification(
+    /// #     status: &str,
+    /// #     usd: Option<&str>,
+    /// # ) -> Result<Notification, Box<dyn std::error::Error>> {
+    /// #     Ok(Notification {
+    /// #         reference_id: ReferenceId::parse("ref-1")?,
+    /// #         status: ReportedStatus::parse(status),
+    /// #         customer_id: Some(CustomerId::parse("cust-1")?),
+    /// #         invoice_id: None,
+    /// #         amount: Some(Amount::parse("50")?),
+    /// #         currency: Some("USDC".to_owned()),
+    /// #         filled_amount: usd.map(Amount::parse).transpose()?,
+    /// #         filled_amount_in_usd: usd.map(Amount::parse).transpose()?,
+    /// #     })
+    /// # }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let checked = CreditPolicy::default().check(notification("PARTIALLY_FILLED", Some("20"))?)?;
+    /// // A more advanced view confirms.
+    /// let ahead = notification("FILLED", Some("50"))?;
+    /// assert_eq!(checked.confirmed_by(&ahead), Confirmation::Confirmed);
+    /// // A view about another payment never does.
+    /// let mut other = notification("FILLED", Some("50"))?;
+    /// other.reference_id = payram_domain::ReferenceId::parse("ref-2")?;
+    /// assert_eq!(
+    ///     checked.confirmed_by(&other),
+    ///     Confirmation::Unconfirmed("PayRam answered about another payment")
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn confirmed_by(&self, view: &Notification) -> Confirmation {
         let own = &self.notification;

@@ -1,6 +1,24 @@
 use std::{fmt, str::FromStr};
 
 /// The payment states PayRam reports, in the order of their rank.
+///
+/// Parsing is case-insensitive and accepts both spellings of cancelled; the canonical form
+/// is PayRam's upper case.
+///
+/// ```
+/// use payram_domain::PaymentStatus;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let status: PaymentStatus = "canceled".parse()?;
+/// assert_eq!(status, PaymentStatus::Cancelled);
+/// assert_eq!(status.to_string(), "CANCELLED");
+/// assert!(!status.is_paid());
+/// assert!(PaymentStatus::Filled.is_paid());
+/// assert!(PaymentStatus::PartiallyFilled < PaymentStatus::Cancelled);
+/// assert!("CLOSED".parse::<PaymentStatus>().is_err());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PaymentStatus {
     Open,
@@ -10,18 +28,39 @@ pub enum PaymentStatus {
     OverFilled,
 }
 
-/// A status text that names none of the [`PaymentStatus`] values.
+/// A status text that names none of the [`PaymentStatus`] values. It holds the text
+/// normalised (trimmed, upper case).
+///
+/// ```
+/// use payram_domain::{PaymentStatus, UnknownStatus};
+///
+/// assert_eq!(" closed ".parse::<PaymentStatus>(), Err(UnknownStatus("CLOSED".into())));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown payment status {0:?}")]
 pub struct UnknownStatus(pub String);
 
 impl PaymentStatus {
     /// Every state, lowest rank first.
+    ///
+    /// ```
+    /// use payram_domain::PaymentStatus;
+    ///
+    /// let names: Vec<&str> = PaymentStatus::ALL.iter().map(|s| s.as_str()).collect();
+    /// assert_eq!(names, ["OPEN", "PARTIALLY_FILLED", "CANCELLED", "FILLED", "OVER_FILLED"]);
+    /// ```
     pub const ALL: [Self; 5] =
         [Self::Open, Self::PartiallyFilled, Self::Cancelled, Self::Filled, Self::OverFilled];
 
     /// Tie-breaker of progress at equal USD amounts:
     /// OPEN < `PARTIALLY_FILLED` < CANCELLED < FILLED < `OVER_FILLED`.
+    ///
+    /// ```
+    /// use payram_domain::PaymentStatus;
+    ///
+    /// assert_eq!(PaymentStatus::Open.rank(), 0);
+    /// assert!(PaymentStatus::Cancelled.rank() < PaymentStatus::Filled.rank());
+    /// ```
     #[must_use]
     pub const fn rank(self) -> u8 {
         match self {
@@ -34,6 +73,13 @@ impl PaymentStatus {
     }
 
     /// The canonical upper-case spelling (`CANCELLED` with two Ls).
+    ///
+    /// ```
+    /// use payram_domain::PaymentStatus;
+    ///
+    /// assert_eq!(PaymentStatus::PartiallyFilled.as_str(), "PARTIALLY_FILLED");
+    /// assert_eq!(PaymentStatus::Cancelled.as_str(), "CANCELLED");
+    /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +92,17 @@ impl PaymentStatus {
     }
 
     /// True for the states that mean money was received.
+    ///
+    /// ```
+    /// use payram_domain::PaymentStatus;
+    ///
+    /// let paid: Vec<PaymentStatus> =
+    ///     PaymentStatus::ALL.into_iter().filter(|status| status.is_paid()).collect();
+    /// assert_eq!(
+    ///     paid,
+    ///     [PaymentStatus::PartiallyFilled, PaymentStatus::Filled, PaymentStatus::OverFilled]
+    /// );
+    /// ```
     #[must_use]
     pub const fn is_paid(self) -> bool {
         matches!(self, Self::PartiallyFilled | Self::Filled | Self::OverFilled)
@@ -76,6 +133,14 @@ impl fmt::Display for PaymentStatus {
 }
 
 /// The status a notification carries: one we know, or any other text (recorded, never acted on).
+///
+/// ```
+/// use payram_domain::{PaymentStatus, ReportedStatus};
+///
+/// assert_eq!(ReportedStatus::parse("Filled"), ReportedStatus::Known(PaymentStatus::Filled));
+/// assert_eq!(ReportedStatus::parse("undefined"), ReportedStatus::Unknown("UNDEFINED".into()));
+/// assert_eq!(ReportedStatus::parse("CANCELED").as_str(), "CANCELLED");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportedStatus {
     Known(PaymentStatus),
@@ -85,6 +150,16 @@ pub enum ReportedStatus {
 
 impl ReportedStatus {
     /// Normalises a status text; never fails.
+    ///
+    /// ```
+    /// use payram_domain::{PaymentStatus, ReportedStatus};
+    ///
+    /// assert_eq!(
+    ///     ReportedStatus::parse(" partially_filled "),
+    ///     ReportedStatus::Known(PaymentStatus::PartiallyFilled)
+    /// );
+    /// assert_eq!(ReportedStatus::parse("verifying"), ReportedStatus::Unknown("VERIFYING".into()));
+    /// ```
     #[must_use]
     pub fn parse(text: &str) -> Self {
         match text.parse::<PaymentStatus>() {
@@ -94,6 +169,13 @@ impl ReportedStatus {
     }
 
     /// The normalised status text.
+    ///
+    /// ```
+    /// use payram_domain::ReportedStatus;
+    ///
+    /// assert_eq!(ReportedStatus::parse("over_filled").as_str(), "OVER_FILLED");
+    /// assert_eq!(ReportedStatus::parse("closed").as_str(), "CLOSED");
+    /// ```
     #[must_use]
     pub fn as_str(&self) -> &str {
         match self {

@@ -3,10 +3,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, SecondsFormat, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use payram_ports::{CreditError, Crediting, RecordedCredit};
+use payram_protocol::hmac_sha256_parts;
 
 use crate::ForwardSecret;
 
@@ -40,16 +39,10 @@ pub fn body(credit: &RecordedCredit) -> Vec<u8> {
 /// `v1,<base64 of HMAC-SHA256("id.timestamp.body")>` under the secret's decoded bytes.
 #[must_use]
 pub fn sign(secret: &ForwardSecret, id: &str, timestamp: i64, body: &[u8]) -> String {
-    // HMAC accepts a key of any length; this cannot fail.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.key()) else {
-        unreachable!("HMAC-SHA256 takes keys of any length")
-    };
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    let timestamp = timestamp.to_string();
+    let tag =
+        hmac_sha256_parts(secret.key(), &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
+    format!("v1,{}", STANDARD.encode(tag))
 }
 
 /// POSTs each credit to the merchant's application (`CREDIT_FORWARD_URL`), signed with

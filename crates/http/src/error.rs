@@ -6,7 +6,7 @@ use actix_web::{
     http::StatusCode,
 };
 
-use payram_ports::ServiceError;
+use payram_ports::{RepositoryError, ServiceError};
 
 use crate::dto::ErrorBody;
 
@@ -30,6 +30,13 @@ pub(crate) enum ApiError {
     /// The use case failed; the cause goes to the log, never to the client.
     #[error("use case failed")]
     Service(#[from] ServiceError),
+}
+
+impl From<RepositoryError> for ApiError {
+    /// A query of the store failed: answered like a use case that failed.
+    fn from(err: RepositoryError) -> Self {
+        Self::Service(err.into())
+    }
 }
 
 impl ApiError {

@@ -1,15 +1,14 @@
 //! The event log in the admin API: list, read one (raw body included), replay one.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use payram_domain::EventOutcome;
-use payram_ports::{EventFilter, PaymentUseCases};
+use payram_ports::{EventFilter, PaymentUseCases, Queries};
 
 use crate::{
-    HttpConfig,
-    admin::authorize,
+    auth::Admin,
     dto::{ErrorBody, EventDetailBody, EventListBody, ReplayAnswer},
     error::ApiError,
 };
@@ -50,7 +49,7 @@ impl EventQuery {
         }
         let reference_id = self.reference_id.filter(|text| !text.is_empty());
         let before = crate::lists::id_cursor(self.cursor.as_deref())?;
-        Ok(EventFilter { outcome, reference_id, since, limit, before })
+        Ok(EventFilter { outcome, reference_id, since, limit, before, ..EventFilter::default() })
     }
 }
 
@@ -62,15 +61,13 @@ fn bad_request(message: String) -> ApiError {
 #[utoipa::path(get, path = "/api/events", tag = "admin", params(EventQuery), responses((status = 200, body = EventListBody<'_>), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_events", skip_all)]
 pub(crate) async fn list(
-    req: HttpRequest,
+    _admin: Admin,
     query: web::Query<EventQuery>,
-    use_cases: web::Data<dyn PaymentUseCases>,
-    config: web::Data<HttpConfig>,
+    queries: web::Data<dyn Queries>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(req.headers(), &config)?;
     let filter = query.into_inner().into_filter()?;
     let limit = filter.limit;
-    let events = use_cases.events(filter).await?;
+    let events = queries.events(filter).await?;
     let next_cursor = crate::lists::next_cursor(&events, limit, |last| last.id.to_string());
     Ok(HttpResponse::Ok().json(EventListBody::new(events.as_slice(), next_cursor)))
 }
@@ -79,14 +76,12 @@ pub(crate) async fn list(
 #[utoipa::path(get, path = "/api/events/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = EventDetailBody<'_>), (status = 404, description = "Unknown", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_event", skip_all)]
 pub(crate) async fn show(
-    req: HttpRequest,
+    _admin: Admin,
     id: web::Path<String>,
-    use_cases: web::Data<dyn PaymentUseCases>,
-    config: web::Data<HttpConfig>,
+    queries: web::Data<dyn Queries>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(req.headers(), &config)?;
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
-    let event = use_cases.event(id).await?.ok_or(ApiError::NotFound)?;
+    let event = queries.event(id).await?.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(EventDetailBody::from(&event)))
 }
 
@@ -95,12 +90,10 @@ pub(crate) async fn show(
 #[utoipa::path(post, path = "/api/events/{id}/replay", tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = ReplayAnswer<'_>), (status = 404, description = "Unknown", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_replay", skip_all)]
 pub(crate) async fn replay(
-    req: HttpRequest,
+    _admin: Admin,
     id: web::Path<String>,
     use_cases: web::Data<dyn PaymentUseCases>,
-    config: web::Data<HttpConfig>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(req.headers(), &config)?;
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
     let receipt = use_cases.replay(id).await?.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(ReplayAnswer::new(id, &receipt)))

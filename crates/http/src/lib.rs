@@ -3,9 +3,11 @@
 //!
 //! **Invariant:** this is the only crate that knows HTTP (methods, headers, status codes, JSON
 //! answers). Handlers hold no business rules: each one turns the request into domain values
-//! (with [`payram_protocol`] for the webhook), makes one call to
-//! [`payram_ports::PaymentUseCases`], and maps the result to a response DTO. Every answer, errors
-//! included, is JSON.
+//! (with [`payram_protocol`] for the webhook), makes one call to an inbound port
+//! ([`payram_ports::PaymentUseCases`], [`payram_ports::OutboxUseCases`]) or, for reads, to the
+//! read-only [`payram_ports::Queries`] port, and maps the result to a response DTO. Every admin
+//! route takes the one admin-authentication extractor first. Every answer, errors included,
+//! is JSON (the dashboard's are HTML).
 //!
 //! The app registers everything with [`configure`], once per actix worker.
 //!
@@ -31,6 +33,7 @@
 //! | anything else | 404 `{"error":"not_found"}` |
 
 mod admin;
+mod auth;
 mod dashboard;
 mod dto;
 mod error;
@@ -50,7 +53,7 @@ use actix_web::{http::header, web};
 use secrecy::SecretString;
 
 use payram_domain::{Inbound, Notification};
-use payram_ports::{BodyParser, OutboxUseCases, PaymentUseCases, Rejection};
+use payram_ports::{BodyParser, OutboxUseCases, PaymentUseCases, Queries, Rejection};
 
 use crate::error::ApiError;
 pub use crate::metrics::{Metrics, Readiness};
@@ -90,15 +93,18 @@ pub struct HttpConfig {
 
 /// Registers every route, the JSON extractor error handlers and the JSON 404 fallback.
 ///
-/// Used once per actix worker:
-/// `App::new().configure(payram_http::configure(use_cases.clone(), config.clone()))`.
+/// The webhook and the replay call the use cases; every admin read goes straight to the
+/// read-only `queries` port. Used once per actix worker:
+/// `App::new().configure(payram_http::configure(use_cases.clone(), queries.clone(), config.clone()))`.
 pub fn configure(
     use_cases: Arc<dyn PaymentUseCases>,
+    queries: Arc<dyn Queries>,
     config: Arc<HttpConfig>,
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let webhook_path = config.webhook_path.clone();
         cfg.app_data(web::Data::from(use_cases))
+            .app_data(web::Data::from(queries))
             .app_data(web::Data::from(config))
             .app_data(web::PathConfig::default().error_handler(|err, _req| error::path_error(&err)))
             .app_data(

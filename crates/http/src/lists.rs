@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use payram_domain::PaymentStatus;
 use payram_ports::{
-    CreditFilter, CustomerBalance, EventFilter, PaymentCursor, PaymentFilter, PaymentItem,
-    PaymentUseCases, RecordedCredit,
+    CreditFilter, CustomerBalance, EventFilter, PaymentCursor, PaymentFilter, PaymentItem, Queries,
+    RecordedCredit,
 };
 
 use crate::{
     HttpConfig,
-    admin::authorize,
+    auth::Admin,
     dto::{ErrorBody, PaymentFields, rfc3339},
     error::ApiError,
 };
@@ -100,12 +100,10 @@ fn payment_cursor(cursor: &str) -> Result<PaymentCursor, ApiError> {
 #[utoipa::path(get, path = "/api/payments", tag = "admin", params(PaymentQuery), responses((status = 200, body = PaymentListBody<'_>), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_payments", skip_all)]
 pub(crate) async fn payments(
-    req: HttpRequest,
+    _admin: Admin,
     query: web::Query<PaymentQuery>,
-    use_cases: web::Data<dyn PaymentUseCases>,
-    config: web::Data<HttpConfig>,
+    queries: web::Data<dyn Queries>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(req.headers(), &config)?;
     let query = query.into_inner();
     let status = query
         .status
@@ -121,7 +119,7 @@ pub(crate) async fn payments(
         limit,
         after: query.cursor.as_deref().filter(|c| !c.is_empty()).map(payment_cursor).transpose()?,
     };
-    let items = use_cases.payments(filter).await?;
+    let items = queries.payments(filter).await?;
     let next_cursor = next_cursor(&items, limit, |last| {
         let cursor = last.cursor();
         format!("{}|{}", rfc3339(cursor.created_at), cursor.reference_id)
@@ -169,16 +167,14 @@ pub(crate) struct PageQuery {
 #[utoipa::path(get, path = "/api/customers", tag = "admin", params(PageQuery), responses((status = 200, body = CustomerListBody<'_>), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_customers", skip_all)]
 pub(crate) async fn customers(
-    req: HttpRequest,
+    _admin: Admin,
     query: web::Query<PageQuery>,
-    use_cases: web::Data<dyn PaymentUseCases>,
-    config: web::Data<HttpConfig>,
+    queries: web::Data<dyn Queries>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(req.headers(), &config)?;
     let query = query.into_inner();
     let limit = page_size(query.limit)?;
     let after = query.cursor.as_deref().filter(|c| !c.is_empty()).map(decode).transpose()?;
-    let customers = use_cases.customers(after, limit).await?;
+    let customers = queries.customers(after, limit).await?;
     let next_cursor = next_cursor(&customers, limit, |last| last.customer_id.as_str().to_owned());
     Ok(HttpResponse::Ok().json(CustomerListBody {
         customers: customers.iter().map(CustomerItemBody::from).collect(),
@@ -226,12 +222,11 @@ pub(crate) struct CreditQuery {
 #[utoipa::path(get, path = "/api/credits", tag = "admin", params(CreditQuery), responses((status = 200, content((CreditListBody<'_> = "application/json"), (String = "text/csv"))), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_credits", skip_all)]
 pub(crate) async fn credits(
+    _admin: Admin,
     req: HttpRequest,
     query: web::Query<CreditQuery>,
-    use_cases: web::Data<dyn PaymentUseCases>,
-    config: web::Data<HttpConfig>,
+    queries: web::Data<dyn Queries>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(req.headers(), &config)?;
     let query = query.into_inner();
     let limit = page_size(query.limit)?;
     let filter = CreditFilter {
@@ -239,7 +234,7 @@ pub(crate) async fn credits(
         limit,
         before: id_cursor(query.cursor.as_deref())?,
     };
-    let credits = use_cases.credits(filter).await?;
+    let credits = queries.credits(filter).await?;
     let next_cursor = next_cursor(&credits, limit, |last| last.id.to_string());
     if wants_csv(&req) {
         let mut response = HttpResponse::Ok();
@@ -332,12 +327,11 @@ impl<'a> From<&'a RecordedCredit> for CreditItemBody<'a> {
 #[utoipa::path(get, path = "/api/keys", tag = "admin", responses((status = 200, body = KeyListBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_keys", skip_all)]
 pub(crate) async fn keys(
-    req: HttpRequest,
-    use_cases: web::Data<dyn PaymentUseCases>,
+    _admin: Admin,
+    queries: web::Data<dyn Queries>,
     config: web::Data<HttpConfig>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(req.headers(), &config)?;
-    let usage = use_cases.key_usage().await?;
+    let usage = queries.key_usage().await?;
     let keys = (0..config.api_keys.len())
         .map(|position| {
             let used = usage.iter().find(|key| key.key_index == position);

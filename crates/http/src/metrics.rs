@@ -21,7 +21,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use payram_ports::{ErrorChain, PaymentUseCases, Stats};
+use payram_ports::{ErrorChain, Queries, Stats};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
@@ -120,10 +120,10 @@ impl Metrics {
 /// like `/healthz`: keep it off the public internet.
 pub(crate) async fn scrape(
     metrics: web::Data<Metrics>,
-    use_cases: web::Data<dyn PaymentUseCases>,
+    queries: web::Data<dyn Queries>,
 ) -> HttpResponse {
     let mut text = metrics.render();
-    let stats = use_cases.stats().await;
+    let stats = queries.stats().await;
     if let Err(err) = &stats {
         tracing::warn!(error = %ErrorChain(err), "metrics: the database could not be read");
     }
@@ -196,9 +196,9 @@ impl Readiness {
 /// answer names each check. No authentication.
 pub(crate) async fn ready(
     readiness: web::Data<Readiness>,
-    use_cases: web::Data<dyn PaymentUseCases>,
+    queries: web::Data<dyn Queries>,
 ) -> HttpResponse {
-    let database = match use_cases.stats().await {
+    let database = match queries.stats().await {
         Ok(_) => "ok",
         Err(err) => {
             tracing::warn!(error = %ErrorChain(&err), "readiness: the database does not answer");

@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use payram_ports::{EventFilter, OutboxEntry, OutboxState, OutboxUseCases, ServiceError};
+use payram_ports::{EventFilter, OutboxEntry, OutboxState, OutboxUseCases, Queries, ServiceError};
 
 use crate::{
-    HttpConfig,
-    admin::authorize,
+    auth::Admin,
     dto::{ErrorBody, rfc3339},
     error::ApiError,
 };
@@ -27,12 +26,10 @@ pub(crate) struct OutboxQuery {
 #[utoipa::path(get, path = "/api/outbox", tag = "admin", params(OutboxQuery), responses((status = 200, body = OutboxListBody<'_>), (status = 400, description = "A filter or cursor that cannot be used", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_outbox", skip_all)]
 pub(crate) async fn list(
-    req: HttpRequest,
+    _admin: Admin,
     query: web::Query<OutboxQuery>,
-    outbox: web::Data<dyn OutboxUseCases>,
-    config: web::Data<HttpConfig>,
+    queries: web::Data<dyn Queries>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(req.headers(), &config)?;
     let query = query.into_inner();
     let state = query
         .state
@@ -45,7 +42,7 @@ pub(crate) async fn list(
         let message = format!("limit must be between 1 and {}", EventFilter::MAX_LIMIT);
         return Err(ApiError::BadRequest { code: "bad_request", message });
     }
-    let entries = outbox.entries(state, limit).await.map_err(ServiceError::from)?;
+    let entries = queries.outbox(state, limit).await?;
     Ok(HttpResponse::Ok()
         .json(OutboxListBody { outbox: entries.iter().map(OutboxEntryBody::from).collect() }))
 }
@@ -54,12 +51,10 @@ pub(crate) async fn list(
 #[utoipa::path(post, path = "/api/outbox/{id}/replay", tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = OutboxEntryBody<'_>), (status = 404, description = "Unknown", body = ErrorBody), (status = 401, description = "Missing or wrong admin token", body = ErrorBody), (status = 503, description = "Storage unavailable", body = ErrorBody)), security(("bearer" = [])))]
 #[tracing::instrument(name = "admin_outbox_replay", skip_all)]
 pub(crate) async fn replay(
-    req: HttpRequest,
+    _admin: Admin,
     id: web::Path<String>,
     outbox: web::Data<dyn OutboxUseCases>,
-    config: web::Data<HttpConfig>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(req.headers(), &config)?;
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
     let entry = outbox.replay(id).await.map_err(ServiceError::from)?.ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(OutboxEntryBody::from(&entry)))

@@ -12,23 +12,3 @@ use crate::{CreditError, RecordedCredit};
 pub trait Crediting: Send + Sync {
     async fn credit(&self, credit: &RecordedCredit) -> Result<(), CreditError>;
 }
-
-/// The default crediting adapter: the ledger alone, plus one log line per credit.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LogCrediting;
-
-#[async_trait]
-impl Crediting for LogCrediting {
-    async fn credit(&self, credit: &RecordedCredit) -> Result<(), CreditError> {
-        tracing::info!(
-            credit_id = credit.id,
-            customer_id = %credit.customer_id,
-            reference_id = %credit.reference_id,
-            amount_usd = %credit.amount_usd,
-            credited_total_usd = %credit.credited_total_usd,
-            status = %credit.status,
-            "customer credited"
-        );
-        Ok(())
-    }
-}

@@ -114,7 +114,7 @@ impl RecordedCredit {
     }
 }
 
-/// What [`crate::PaymentRepository::apply_notification`] committed.
+/// What [`crate::Ledger::apply_notification`] committed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     pub event_id: EventId,
@@ -122,7 +122,7 @@ pub struct Applied {
     pub credit: Option<RecordedCredit>,
 }
 
-/// What [`crate::PaymentRepository::record_payout`] committed.
+/// What [`crate::Ledger::record_payout`] committed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordedPayout {
     pub event_id: EventId,
@@ -185,7 +185,8 @@ pub struct EventRecord {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-/// Which events to list; every condition given must hold. Newest first.
+/// Which events to list; every condition given must hold. Newest first unless `order` says
+/// otherwise.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventFilter {
     pub outcome: Option<EventOutcome>,
@@ -194,8 +195,19 @@ pub struct EventFilter {
     pub since: Option<DateTime<Utc>>,
     /// At most this many (the repository caps it at [`EventFilter::MAX_LIMIT`]).
     pub limit: u32,
-    /// Only events older than this one (the cursor of the next page).
+    /// Only events older than this one (the cursor of the next page, newest first).
     pub before: Option<EventId>,
+    /// Only events newer than this one (the cursor of the next page, oldest first).
+    pub after: Option<EventId>,
+    pub order: EventOrder,
+}
+
+/// The order of an event list, by id (the order in which events were recorded).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EventOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
 }
 
 impl EventFilter {

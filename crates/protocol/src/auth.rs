@@ -1,15 +1,26 @@
 use std::fmt;
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use payram_domain::AuthMethod;
 
-type HmacSha256 = Hmac<Sha256>;
+use crate::hmac_sha256;
 
 /// The configured project API keys, oldest first or in any order: every one is accepted.
 /// `Debug` never shows a key.
+///
+/// ```
+/// use payram_protocol::ApiKeys;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let keys = ApiKeys::from_comma_separated("old-key, payram-test-project-api-key-0001")?;
+/// assert_eq!(keys.len(), 2);
+/// assert_eq!(keys.first(), b"old-key");
+/// assert_eq!(format!("{keys:?}"), "ApiKeys(2 redacted)");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ApiKeys(Vec<Key>);
 
@@ -20,6 +31,13 @@ struct Key {
 }
 
 /// Why a key list cannot be used.
+///
+/// ```
+/// use payram_protocol::{ApiKeys, KeysError};
+///
+/// assert_eq!(ApiKeys::from_comma_separated("").err(), Some(KeysError::None));
+/// assert_eq!(ApiKeys::new(["a", " "]).err(), Some(KeysError::Blank(2)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeysError {
     #[error("no PayRam API key is configured")]
@@ -29,6 +47,14 @@ pub enum KeysError {
 }
 
 /// The authentication headers of one request, as raw bytes (absent when not sent).
+///
+/// ```
+/// use payram_protocol::Credentials;
+///
+/// // Only the signature header was sent.
+/// let credentials = Credentials { signature: Some(b"sha256=00ff"), ..Credentials::default() };
+/// assert!(credentials.api_key.is_none());
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Credentials<'a> {
     /// `X-Payram-Signature`.
@@ -38,6 +64,20 @@ pub struct Credentials<'a> {
 }
 
 /// Why a request is not from PayRam. Every variant answers 401.
+///
+/// ```
+/// use payram_protocol::{ApiKeys, AuthError, Credentials, authenticate};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let keys = ApiKeys::new(["payram-test-project-api-key-0001"])?;
+/// let nothing = Credentials::default();
+/// assert_eq!(authenticate(&keys, nothing, b"{}", false), Err(AuthError::Missing));
+/// let key = b"payram-test-project-api-key-0001";
+/// let legacy = Credentials { signature: None, api_key: Some(key) };
+/// assert_eq!(authenticate(&keys, legacy, b"{}", true), Err(AuthError::SignatureRequired));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("signature does not match the body under any configured key")]
@@ -52,6 +92,17 @@ pub enum AuthError {
 
 impl ApiKeys {
     /// Accepts one or more non-blank keys, kept in the given order (positions are reported).
+    ///
+    /// ```
+    /// use payram_protocol::{ApiKeys, KeysError};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = ApiKeys::new([b"first".to_vec(), b"second".to_vec()])?;
+    /// assert_eq!(keys.len(), 2);
+    /// assert_eq!(ApiKeys::new(Vec::<String>::new()).err(), Some(KeysError::None));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new<I, S>(keys: I) -> Result<Self, KeysError>
     where
         I: IntoIterator<Item = S>,
@@ -76,6 +127,17 @@ impl ApiKeys {
     }
 
     /// Parses `PAYRAM_API_KEYS`: comma-separated, blanks around each key trimmed.
+    ///
+    /// ```
+    /// use payram_protocol::{ApiKeys, KeysError};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = ApiKeys::from_comma_separated(" new-key , old-key ")?;
+    /// assert_eq!((keys.len(), keys.first()), (2, &b"new-key"[..]));
+    /// assert_eq!(ApiKeys::from_comma_separated("a,,b").err(), Some(KeysError::Blank(2)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_comma_separated(list: &str) -> Result<Self, KeysError> {
         if list.trim().is_empty() {
             return Err(KeysError::None);
@@ -84,18 +146,40 @@ impl ApiKeys {
     }
 
     /// How many keys are configured.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert_eq!(payram_protocol::ApiKeys::new(["k"])?.len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Never true: a key list holds at least one key.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// assert!(!payram_protocol::ApiKeys::new(["k"])?.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The first key, used when this service itself calls PayRam.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = payram_protocol::ApiKeys::new(["newest", "older"])?;
+    /// assert_eq!(keys.first(), b"newest");
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn first(&self) -> &[u8] {
         self.0.first().map_or(&[], |key| key.secret.as_slice())
@@ -115,6 +199,38 @@ impl fmt::Debug for ApiKeys {
 /// 3. otherwise the request is refused.
 ///
 /// Every comparison is constant-time.
+///
+/// # Examples
+///
+/// A body from `../shared/vectors` with its signature from `signatures.tsv`, checked against a
+/// rotated key list; the matching key is reported by position:
+///
+/// ```
+/// use payram_domain::AuthMethod;
+/// use payram_protocol::{ApiKeys, AuthError, Credentials, authenticate};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let keys = ApiKeys::from_comma_separated("old-key,payram-test-project-api-key-0001")?;
+/// let body = br#"{"event_type":"payout.ping"}"#;
+/// let header = "sha256=c25b80ad433b47a8d20b8839e4cfd30a06d51f286af4784f81ec2500b54ebcbb";
+/// let signed = Credentials { signature: Some(header.as_bytes()), api_key: None };
+/// assert_eq!(authenticate(&keys, signed, body, true), Ok(AuthMethod::Signature { key_index: 1 }));
+///
+/// // Hex in upper case and without the prefix is accepted too.
+/// let bare = header.trim_start_matches("sha256=").to_ascii_uppercase();
+/// let signed = Credentials { signature: Some(bare.as_bytes()), api_key: None };
+/// assert!(authenticate(&keys, signed, body, true).is_ok());
+///
+/// // One changed byte fails, whatever else is sent.
+/// let signed = Credentials { signature: Some(header.as_bytes()), api_key: Some(b"old-key") };
+/// assert_eq!(authenticate(&keys, signed, b"{}", false), Err(AuthError::BadSignature));
+///
+/// // The legacy header alone, when signatures are not required.
+/// let legacy = Credentials { signature: None, api_key: Some(b"old-key") };
+/// assert_eq!(authenticate(&keys, legacy, body, false), Ok(AuthMethod::ApiKey { key_index: 0 }));
+/// # Ok(())
+/// # }
+/// ```
 pub fn authenticate(
     keys: &ApiKeys,
     credentials: Credentials<'_>,
@@ -149,27 +265,26 @@ pub fn authenticate(
 }
 
 /// The `X-Payram-Signature` value PayRam sends for `body` under `key`: `sha256=<lower hex>`.
+///
+/// Useful to test a receiver, or to replay a stored body. It is [`crate::hmac_sha256`] in hex.
+///
+/// ```
+/// use payram_protocol::sign;
+///
+/// // `payout_ping.json` of the shared vectors under the test key (`signatures.tsv`).
+/// assert_eq!(
+///     sign(b"payram-test-project-api-key-0001", br#"{"event_type":"payout.ping"}"#),
+///     "sha256=c25b80ad433b47a8d20b8839e4cfd30a06d51f286af4784f81ec2500b54ebcbb"
+/// );
+/// ```
 #[must_use]
 pub fn sign(key: &[u8], body: &[u8]) -> String {
-    let mut mac = new_mac(key);
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!("sha256={}", hex::encode(hmac_sha256(key, body)))
 }
 
-fn new_mac(key: &[u8]) -> HmacSha256 {
-    // HMAC accepts keys of any length; the error case cannot occur.
-    HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable_mac())
-}
-
-#[expect(clippy::panic, reason = "HMAC-SHA256 takes keys of every length")]
-fn unreachable_mac() -> HmacSha256 {
-    panic!("HMAC-SHA256 refused a key")
-}
-
+/// Whether `expected` is the HMAC of `body` under `key`, compared in constant time.
 fn verify(key: &[u8], body: &[u8], expected: &[u8]) -> bool {
-    let mut mac = new_mac(key);
-    mac.update(body);
-    mac.verify_slice(expected).is_ok()
+    bool::from(hmac_sha256(key, body).as_slice().ct_eq(expected))
 }
 
 fn decode_signature(header: &[u8]) -> Option<Vec<u8>> {
@@ -268,6 +383,29 @@ mod tests {
             sign(KEY.as_bytes(), br#"{"event_type":"payout.ping"}"#),
             "sha256=c25b80ad433b47a8d20b8839e4cfd30a06d51f286af4784f81ec2500b54ebcbb"
         );
+    }
+
+    /// Every body of the shared vectors (copied into `tests/fixtures/vectors`) authenticates
+    /// with the signature `signatures.tsv` gives it, and `sign` reproduces that signature.
+    #[test]
+    fn every_vector_signature_in_signatures_tsv_verifies() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/vectors");
+        let table = std::fs::read_to_string(dir.join("signatures.tsv")).unwrap();
+        let keys = ApiKeys::new([KEY]).unwrap();
+        let mut checked = 0;
+        for line in table.lines().filter(|line| !line.starts_with('#')).skip(1) {
+            let (file, signature) = line.split_once('\t').unwrap();
+            let body = std::fs::read(dir.join(file)).unwrap();
+            assert_eq!(sign(KEY.as_bytes(), &body), signature, "{file}");
+            assert_eq!(
+                authenticate(&keys, with_signature(signature), &body, true),
+                Ok(AuthMethod::Signature { key_index: 0 }),
+                "{file}"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 29, "every vector, the negative ones included");
     }
 
     #[test]

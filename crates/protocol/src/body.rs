@@ -7,6 +7,18 @@ use payram_domain::{
 };
 
 /// Why a body is not a usable notification. Messages name the field, never echo secrets.
+///
+/// Both answer 400: PayRam retries a failed delivery, and the same bytes would fail again.
+///
+/// ```
+/// use payram_protocol::{ParseError, parse_body};
+///
+/// assert!(matches!(parse_body(b"{\"a\":1,}"), Err(ParseError::MalformedJson(_))));
+/// assert_eq!(
+///     parse_body(b"{}"),
+///     Err(ParseError::InvalidPayload("reference_id is missing".to_owned()))
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     /// Not JSON at all (empty, truncated, trailing comma, not UTF-8).
@@ -19,6 +31,16 @@ pub enum ParseError {
 
 impl ParseError {
     /// The event outcome recorded for this error.
+    ///
+    /// ```
+    /// use payram_domain::EventOutcome;
+    /// use payram_protocol::parse_body;
+    ///
+    /// let outcome = |body: &[u8]| parse_body(body).err().map(|err| err.outcome());
+    /// assert_eq!(outcome(b""), Some(EventOutcome::MalformedJson));
+    /// assert_eq!(outcome(b"[1]"), Some(EventOutcome::InvalidPayload));
+    /// assert_eq!(outcome(br#"{"event_type":"payout.ping"}"#), None);
+    /// ```
     #[must_use]
     pub const fn outcome(&self) -> EventOutcome {
         match self {
@@ -59,6 +81,54 @@ struct WireBody<'a> {
 }
 
 /// Parses a raw PayRam body.
+///
+/// Tells payments from payouts and the ping, accepts every variant PayRam has sent, and keeps
+/// money exact. Authenticate the same bytes first ([`crate::authenticate`]).
+///
+/// # Examples
+///
+/// Money as a string, a number or `null` in one body, and the old `payment_state` name:
+///
+/// ```
+/// use payram_domain::{Inbound, PaymentStatus, ReportedStatus};
+/// use payram_protocol::parse_body;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let body = br#"{
+///     "reference_id": "ref_123",
+///     "customer_id": 79473632,
+///     "payment_state": "filled",
+///     "amount": "49.99",
+///     "filled_amount": null,
+///     "filled_amount_in_usd": 49.999999999999998,
+///     "some_future_field": {"ignored": true}
+/// }"#;
+/// let Inbound::Payment(notification) = parse_body(body)? else {
+///     return Err("a payment".into());
+/// };
+/// assert_eq!(notification.reference_id.as_str(), "ref_123");
+/// assert_eq!(notification.status, ReportedStatus::Known(PaymentStatus::Filled));
+/// assert_eq!(notification.customer_id.map(|id| id.to_string()), Some("79473632".into()));
+/// assert_eq!(notification.filled_amount, None);
+/// let usd = notification.filled_amount_in_usd.ok_or("usd")?;
+/// assert_eq!(usd.to_string(), "49.999999999999998");
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Payouts and the ping are told apart by `event_type`:
+///
+/// ```
+/// use payram_domain::Inbound;
+/// use payram_protocol::parse_body;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!(parse_body(br#"{"event_type":"payout.ping"}"#)?, Inbound::Ping);
+/// let payout = parse_body(br#"{"event_type":"payout.sent","payout_id":120,"status":"sent"}"#)?;
+/// assert!(matches!(payout, Inbound::Payout(p) if p.payout_id == "120" && p.status == "SENT"));
+/// # Ok(())
+/// # }
+/// ```
 pub fn parse_body(body: &[u8]) -> Result<Inbound, ParseError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(body)
         .map_err(|err| ParseError::MalformedJson(err.to_string()))?;
@@ -78,6 +148,18 @@ pub fn parse_body(body: &[u8]) -> Result<Inbound, ParseError> {
 
 /// True for PayRam's unsigned test: header `X-Webhook-Test: true` on a body without a
 /// `reference_id` (whatever else the body holds, even if it is not JSON).
+///
+/// PayRam sends the ping unsigned; answer it 2xx without authenticating, or PayRam deactivates
+/// the webhook.
+///
+/// ```
+/// use payram_protocol::is_test_ping;
+///
+/// assert!(is_test_ping(Some(b"true"), br#"{"event_type":"payout.ping"}"#));
+/// assert!(!is_test_ping(None, br#"{"event_type":"payout.ping"}"#));
+/// // A real notification is never a ping, whatever the header says.
+/// assert!(!is_test_ping(Some(b"true"), br#"{"reference_id":"r","status":"FILLED"}"#));
+/// ```
 #[must_use]
 pub fn is_test_ping(test_header: Option<&[u8]>, body: &[u8]) -> bool {
     #[derive(Deserialize)]

@@ -39,6 +39,26 @@ struct LookupBody<'a> {
 /// `null`, parsed exactly. The requested amount (`amountInUSD`) is not the webhook's `amount`
 /// (which is in the payment's currency), so it is left out: applying the answer keeps the
 /// amount the webhooks gave.
+///
+/// ```
+/// use payram_domain::{PaymentStatus, ReportedStatus};
+/// use payram_protocol::parse_payment_lookup;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let answer = br#"{"referenceID":"ref-1","invoiceID":"inv-9","customerID":"cust-1",
+///     "paymentState":"FILLED","amountInUSD":"50","filledAmount":"0.0125",
+///     "filledAmountInUSD":"50.00","currencySymbol":"ETH","depositAddress":"0xabc"}"#;
+/// let view = parse_payment_lookup(answer)?;
+/// assert_eq!(view.reference_id.as_str(), "ref-1");
+/// assert_eq!(view.status, ReportedStatus::Known(PaymentStatus::Filled));
+/// assert_eq!(view.currency.as_deref(), Some("ETH"));
+/// assert_eq!(view.filled_amount_in_usd.map(|usd| usd.to_string()), Some("50.00".into()));
+/// assert_eq!(view.amount, None);
+///
+/// assert!(parse_payment_lookup(b"<html>").is_err());
+/// # Ok(())
+/// # }
+/// ```
 pub fn parse_payment_lookup(body: &[u8]) -> Result<Notification, ParseError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(body)
         .map_err(|err| ParseError::MalformedJson(err.to_string()))?;

@@ -1,6 +1,8 @@
-//! The SQLite adapter of payram-merchant: [`SqliteRepository`] implements
-//! [`payram_ports::PaymentRepository`] with Diesel 2 on an r2d2 pool, and [`migrate`] applies
-//! the migrations of `migrations/sqlite`, embedded in the binary.
+//! The SQLite adapter of payram-merchant: [`SqliteRepository`] implements the store's ports
+//! ([`payram_ports::Ledger`], [`payram_ports::RetrySchedule`], [`payram_ports::Outbox`],
+//! [`payram_ports::Queries`], [`payram_ports::ReconcileQueue`]), each in its own module, with
+//! Diesel 2 on an r2d2 pool, and [`migrate`] applies the migrations of `migrations/sqlite`,
+//! embedded in the binary.
 //!
 //! **Architecture invariant:** this is the only crate that knows SQL, Diesel, r2d2 or SQLite.
 //! Nothing of them leaves it: callers see domain types, [`payram_ports::RepositoryError`] and
@@ -20,11 +22,18 @@
 //! - Diesel is synchronous: every query, pool checkout included, runs on tokio's blocking
 //!   threads, and no connection is held across an `.await`.
 
+mod apply;
 mod connection;
 mod error;
+mod ledger;
 mod model;
+mod outbox;
+mod queries;
+mod reconcile;
 mod repository;
+mod schedule;
 mod schema;
+mod stats;
 
 pub use connection::{
     DatabaseHealth, StoreOptions, check, connect, database_path, migrate, revert_all,

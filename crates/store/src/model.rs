@@ -17,7 +17,7 @@ use payram_ports::{
 };
 
 use crate::{
-    error::BadColumn,
+    error::{BadColumn, Failure},
     schema::{credits, events, outbox, payments, payouts},
 };
 
@@ -261,6 +261,13 @@ pub(crate) struct EventRow {
 }
 
 impl EventRow {
+    /// Loaded rows as records; a bad row makes the whole answer `Corrupt`.
+    pub(crate) fn into_records(rows: Vec<Self>) -> Result<Vec<EventRecord>, Failure> {
+        rows.into_iter()
+            .map(|row| row.into_record().map_err(|err| Failure::Corrupt(err.into())))
+            .collect()
+    }
+
     pub(crate) fn into_record(self) -> Result<EventRecord, BadColumn> {
         let key = self.id.to_string();
         let key_index = column("events", "key_index", &key, usize::try_from(self.key_index))?;

@@ -1,5 +1,6 @@
 //! The dashboard at `/dashboard`: server-rendered HTML pages (no script, no CDN; the
-//! stylesheet is compiled into the binary) over the same use cases as the admin API.
+//! stylesheet is compiled into the binary) over the same query port and use cases as the admin
+//! API.
 //!
 //! Sign-in is a form taking the admin token; it sets a signed, `HttpOnly`, `Secure`,
 //! `SameSite=Strict` session cookie ([`session`]). Every action (replay, sign-out) is a POST
@@ -21,7 +22,7 @@ use serde::Deserialize;
 
 use payram_domain::{EventOutcome, ReferenceId};
 use payram_ports::{
-    EventFilter, OutboxState, OutboxUseCases, PaymentFilter, PaymentUseCases, ServiceError,
+    EventFilter, OutboxState, OutboxUseCases, PaymentFilter, PaymentUseCases, Queries, ServiceError,
 };
 
 use crate::{HttpConfig, error::ApiError};
@@ -133,9 +134,9 @@ fn ok(body: maud::Markup) -> HttpResponse {
     page(actix_web::http::StatusCode::OK, body)
 }
 
-/// A use case failed: the page says so (the cause is logged by [`ApiError`]).
-fn failure(err: ServiceError) -> HttpResponse {
-    let status = actix_web::ResponseError::status_code(&ApiError::Service(err));
+/// A use case or a query failed: the page says so (the cause is logged by [`ApiError`]).
+fn failure(err: impl Into<ServiceError>) -> HttpResponse {
+    let status = actix_web::ResponseError::status_code(&ApiError::Service(err.into()));
     page(status, pages::error("The database did not answer; try again in a moment."))
 }
 
@@ -168,7 +169,7 @@ pub(crate) async fn login(
             pages::login(false, Some("The dashboard is off: set ADMIN_TOKEN.")),
         );
     };
-    if !session::is_admin_token(token, &form.token) {
+    if !crate::auth::is_admin_token(token, &form.token) {
         tracing::warn!("dashboard sign-in refused");
         return page(
             actix_web::http::StatusCode::UNAUTHORIZED,
@@ -228,15 +229,15 @@ fn csrf(config: &HttpConfig, session: &Session) -> String {
 pub(crate) async fn overview(
     session: Session,
     config: web::Data<HttpConfig>,
-    use_cases: web::Data<dyn PaymentUseCases>,
+    queries: web::Data<dyn Queries>,
 ) -> HttpResponse {
-    let payments = use_cases.payments(PaymentFilter { limit: 50, ..PaymentFilter::default() });
-    let customers = use_cases.customers(None, 50);
-    let stats = use_cases.stats();
+    let payments = queries.payments(PaymentFilter { limit: 50, ..PaymentFilter::default() });
+    let customers = queries.customers(None, 50);
+    let stats = queries.stats();
     let mut attention = Vec::new();
     for outcome in [EventOutcome::Dead, EventOutcome::Failed, EventOutcome::Waiting] {
         let filter = EventFilter { outcome: Some(outcome), limit: 20, ..EventFilter::default() };
-        match use_cases.events(filter).await {
+        match queries.events(filter).await {
             Ok(events) => attention.extend(events),
             Err(err) => return failure(err),
         }
@@ -254,12 +255,12 @@ pub(crate) async fn payment(
     session: Session,
     reference_id: web::Path<String>,
     config: web::Data<HttpConfig>,
-    use_cases: web::Data<dyn PaymentUseCases>,
+    queries: web::Data<dyn Queries>,
 ) -> HttpResponse {
     let Ok(reference_id) = ReferenceId::parse(&reference_id) else {
         return page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such payment."));
     };
-    match use_cases.payment(reference_id).await {
+    match queries.payment(&reference_id).await {
         Ok(Some(view)) => ok(pages::payment(&csrf(&config, &session), &view)),
         Ok(None) => page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such payment.")),
         Err(err) => failure(err),
@@ -276,11 +277,11 @@ pub(crate) async fn events(
     session: Session,
     query: web::Query<EventsQuery>,
     config: web::Data<HttpConfig>,
-    use_cases: web::Data<dyn PaymentUseCases>,
+    queries: web::Data<dyn Queries>,
 ) -> HttpResponse {
     let outcome = query.outcome.as_deref().and_then(|text| text.parse::<EventOutcome>().ok());
     let filter = EventFilter { outcome, limit: 200, ..EventFilter::default() };
-    match use_cases.events(filter).await {
+    match queries.events(filter).await {
         Ok(events) => ok(pages::events(&csrf(&config, &session), outcome, &events)),
         Err(err) => failure(err),
     }
@@ -298,12 +299,12 @@ pub(crate) async fn event(
     id: web::Path<String>,
     query: web::Query<EventQuery>,
     config: web::Data<HttpConfig>,
-    use_cases: web::Data<dyn PaymentUseCases>,
+    queries: web::Data<dyn Queries>,
 ) -> HttpResponse {
     let not_found = || page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such event."));
     let Ok(id) = id.parse::<i64>() else { return not_found() };
     let replayed = query.replayed.as_deref().and_then(|text| text.parse::<EventOutcome>().ok());
-    match use_cases.event(id).await {
+    match queries.event(id).await {
         Ok(Some(event)) => ok(pages::event(&csrf(&config, &session), &event, replayed)),
         Ok(None) => not_found(),
         Err(err) => failure(err),
@@ -349,14 +350,16 @@ pub(crate) async fn outbox_page(
     session: Session,
     query: web::Query<OutboxQuery>,
     config: web::Data<HttpConfig>,
+    queries: web::Data<dyn Queries>,
     outbox: Option<web::Data<dyn OutboxUseCases>>,
 ) -> HttpResponse {
     let state = query.state.as_deref().and_then(|text| text.parse::<OutboxState>().ok());
+    // The outbox is listed only while forwarding is on (its use cases are registered).
     let entries = match &outbox {
         None => None,
-        Some(outbox) => match outbox.entries(state, 200).await {
+        Some(_) => match queries.outbox(state, 200).await {
             Ok(entries) => Some(entries),
-            Err(err) => return failure(ServiceError::from(err)),
+            Err(err) => return failure(err),
         },
     };
     ok(pages::outbox(&csrf(&config, &session), state, entries.as_deref()))
@@ -379,6 +382,6 @@ pub(crate) async fn replay_outbox(
     match outbox.replay(id).await {
         Ok(Some(_)) => see_other("/dashboard/outbox"),
         Ok(None) => page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such entry.")),
-        Err(err) => failure(ServiceError::from(err)),
+        Err(err) => failure(err),
     }
 }

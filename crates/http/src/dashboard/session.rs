@@ -5,9 +5,7 @@
 //! CSRF token: hex HMAC-SHA256(token, "csrf:" + cookie value), sent in every form.
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// The session cookie's name.
@@ -16,18 +14,7 @@ pub(crate) const COOKIE: &str = "payram_session";
 pub(crate) const LIFETIME_SECS: i64 = 12 * 60 * 60;
 
 fn mac(token: &SecretString, message: &str) -> String {
-    // HMAC takes keys of any length; the error case cannot occur.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(token.expose_secret().as_bytes()) else {
-        return String::new();
-    };
-    mac.update(message.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// Whether `presented` is the admin token, compared in constant time.
-pub(crate) fn is_admin_token(token: &SecretString, presented: &str) -> bool {
-    let expected = token.expose_secret().as_bytes();
-    !expected.is_empty() && bool::from(expected.ct_eq(presented.as_bytes()))
+    hex::encode(payram_protocol::hmac_sha256(token.expose_secret().as_bytes(), message.as_bytes()))
 }
 
 /// A fresh session cookie value, valid until `now + LIFETIME_SECS`.
@@ -98,6 +85,7 @@ mod tests {
 
     #[test]
     fn only_the_admin_token_logs_in() {
+        use crate::auth::is_admin_token;
         assert!(is_admin_token(&token(), "admin-secret-token"));
         assert!(!is_admin_token(&token(), "admin-secret-toke"));
         assert!(!is_admin_token(&SecretString::from(""), ""));

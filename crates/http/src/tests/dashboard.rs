@@ -1,8 +1,6 @@
 //! The dashboard over `actix_web::test`: sign-in sets a hardened session cookie, pages need it,
 //! actions need its CSRF token, and every value is escaped.
 
-use std::sync::Arc;
-
 use actix_web::{
     App,
     body::MessageBody,
@@ -11,29 +9,29 @@ use actix_web::{
     test::{self, TestRequest},
 };
 use chrono::{TimeZone, Utc};
+use secrecy::SecretString;
 
 use payram_domain::{
     Amount, AuthMethod, CustomerId, EventOutcome, Payment, PaymentRecord, PaymentStatus,
     ReferenceId,
 };
 use payram_ports::{
-    CustomerBalance, EventRecord, MockPaymentUseCases, Origin, PaymentItem, Receipt, Stats,
+    CustomerBalance, EventRecord, MockPaymentUseCases, MockQueries, Origin, PaymentItem, Receipt,
+    Stats,
 };
 
-use super::{ADMIN_TOKEN, config};
-use crate::{configure, configure_dashboard};
+use super::{ADMIN_TOKEN, Mocks, config};
+use crate::{HttpConfig, configure_dashboard};
 
 async fn app(
-    use_cases: MockPaymentUseCases,
+    mocks: Mocks,
 ) -> impl Service<
     actix_http::Request,
     Response = ServiceResponse<impl MessageBody>,
     Error = actix_web::Error,
 > {
     test::init_service(
-        App::new()
-            .configure(configure(Arc::new(use_cases), Arc::new(config())))
-            .configure(configure_dashboard(None)),
+        App::new().configure(mocks.configure(config())).configure(configure_dashboard(None)),
     )
     .await
 }
@@ -85,9 +83,9 @@ fn failed_event() -> EventRecord {
     }
 }
 
-fn overview_use_cases() -> MockPaymentUseCases {
-    let mut use_cases = MockPaymentUseCases::new();
-    use_cases.expect_payments().returning(|_| {
+fn overview_queries() -> MockQueries {
+    let mut queries = MockQueries::new();
+    queries.expect_payments().returning(|_| {
         let payment = Payment::from_record(PaymentRecord {
             reference_id: ReferenceId::parse("ref-1").unwrap(),
             status: PaymentStatus::Filled,
@@ -104,7 +102,7 @@ fn overview_use_cases() -> MockPaymentUseCases {
         .unwrap();
         Ok(vec![PaymentItem { payment, created_at: at(), updated_at: at() }])
     });
-    use_cases.expect_customers().returning(|_, _| {
+    queries.expect_customers().returning(|_, _| {
         Ok(vec![CustomerBalance {
             customer_id: CustomerId::parse("<b>cust</b>").unwrap(),
             balance_usd: Amount::parse("49.999999999999998").unwrap(),
@@ -112,16 +110,16 @@ fn overview_use_cases() -> MockPaymentUseCases {
             payments: 1,
         }])
     });
-    use_cases.expect_stats().returning(|| Ok(Stats::default()));
-    use_cases.expect_events().returning(|filter| {
+    queries.expect_stats().returning(|| Ok(Stats::default()));
+    queries.expect_events().returning(|filter| {
         Ok(if filter.outcome == Some(EventOutcome::Failed) { vec![failed_event()] } else { vec![] })
     });
-    use_cases
+    queries
 }
 
 #[actix_web::test]
 async fn pages_need_a_session_and_a_wrong_token_gets_none() {
-    let app = app(MockPaymentUseCases::new()).await;
+    let app = app(Mocks::untouched()).await;
     for uri in ["/dashboard", "/dashboard/events", "/dashboard/events/7", "/dashboard/outbox"] {
         let res = test::call_service(&app, TestRequest::get().uri(uri).to_request()).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{uri}");
@@ -141,7 +139,7 @@ async fn pages_need_a_session_and_a_wrong_token_gets_none() {
 
 #[actix_web::test]
 async fn the_overview_shows_payments_customers_and_failures_escaped() {
-    let app = app(overview_use_cases()).await;
+    let app = app(Mocks::with_queries(overview_queries())).await;
     let cookie = sign_in(&app).await;
     let req =
         TestRequest::get().uri("/dashboard").insert_header((header::COOKIE, cookie)).to_request();
@@ -158,8 +156,9 @@ async fn the_overview_shows_payments_customers_and_failures_escaped() {
 
 #[actix_web::test]
 async fn a_replay_needs_the_csrf_token_of_the_session() {
+    let mut queries = MockQueries::new();
+    queries.expect_event().returning(|_| Ok(Some(failed_event())));
     let mut use_cases = MockPaymentUseCases::new();
-    use_cases.expect_event().returning(|_| Ok(Some(failed_event())));
     use_cases.expect_replay().times(1).returning(|id| {
         Ok(Some(Receipt {
             event_id: id,
@@ -171,7 +170,7 @@ async fn a_replay_needs_the_csrf_token_of_the_session() {
             message: None,
         }))
     });
-    let app = app(use_cases).await;
+    let app = app(Mocks { use_cases, queries }).await;
     let cookie = sign_in(&app).await;
 
     let req = TestRequest::get()
@@ -206,4 +205,43 @@ async fn a_replay_needs_the_csrf_token_of_the_session() {
         res.headers().get(header::LOCATION).unwrap(),
         "/dashboard/events/7?replayed=applied"
     );
+}
+
+#[actix_web::test]
+async fn the_right_token_signs_in_and_one_differing_only_in_length_does_not() {
+    let app = app(Mocks::untouched()).await;
+    let cookie = sign_in(&app).await;
+    // Without forwarding the outbox page reads nothing: the session alone opens it.
+    let req = TestRequest::get()
+        .uri("/dashboard/outbox")
+        .insert_header((header::COOKIE, cookie))
+        .to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), StatusCode::OK);
+
+    let shorter = &ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1];
+    let longer = format!("{ADMIN_TOKEN}x");
+    let padded = format!("{ADMIN_TOKEN} ");
+    for token in [shorter, longer.as_str(), padded.as_str(), ""] {
+        let req =
+            TestRequest::post().uri("/dashboard/login").set_form([("token", token)]).to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+        assert!(res.headers().get(header::SET_COOKIE).is_none(), "{token:?}");
+        assert!(text(res).await.contains("That is not the admin token."), "{token:?}");
+    }
+}
+
+#[actix_web::test]
+async fn an_empty_configured_token_signs_nobody_in() {
+    let config = HttpConfig { admin_token: Some(SecretString::from("")), ..config() };
+    let app = test::init_service(
+        App::new()
+            .configure(Mocks::untouched().configure(config))
+            .configure(configure_dashboard(None)),
+    )
+    .await;
+    let req = TestRequest::post().uri("/dashboard/login").set_form([("token", "")]).to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers().get(header::SET_COOKIE).is_none());
 }

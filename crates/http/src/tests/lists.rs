@@ -1,4 +1,4 @@
-//! The admin lists: filters reach the use case, answers carry exact amounts and a cursor that
+//! The admin lists: filters reach the query port, answers carry exact amounts and a cursor that
 //! comes back as the next page's filter; CSV export; key use by position.
 
 use actix_web::{
@@ -11,11 +11,10 @@ use serde_json::json;
 
 use payram_domain::{Amount, CustomerId, Payment, PaymentRecord, PaymentStatus, ReferenceId};
 use payram_ports::{
-    CustomerBalance, KeyUse, MockPaymentUseCases, PaymentCursor, PaymentItem, RecordedCredit,
+    CustomerBalance, KeyUse, MockQueries, PaymentCursor, PaymentItem, RecordedCredit,
 };
 
-use super::{ADMIN_TOKEN, config, send, untouched};
-use crate::configure;
+use super::{ADMIN_TOKEN, Mocks, config, send};
 
 fn admin_get(uri: &str) -> TestRequest {
     TestRequest::get()
@@ -47,8 +46,8 @@ fn item(reference: &str) -> PaymentItem {
 
 #[actix_web::test]
 async fn payments_are_filtered_and_a_full_page_gives_the_next_cursor() {
-    let mut use_cases = MockPaymentUseCases::new();
-    use_cases
+    let mut queries = MockQueries::new();
+    queries
         .expect_payments()
         .withf(|filter| {
             filter.status == Some(PaymentStatus::Filled)
@@ -58,16 +57,19 @@ async fn payments_are_filtered_and_a_full_page_gives_the_next_cursor() {
         })
         .times(1)
         .returning(|_| Ok(vec![item("ref-9")]));
-    let answer =
-        send(use_cases, admin_get("/api/payments?status=filled&customer_id=cust-1&limit=1")).await;
+    let answer = send(
+        Mocks::with_queries(queries),
+        admin_get("/api/payments?status=filled&customer_id=cust-1&limit=1"),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json["payments"][0]["reference_id"], "ref-9");
     assert_eq!(answer.json["payments"][0]["credited_usd"], "49.999999999999998");
     assert_eq!(answer.json["payments"][0]["created_at"], "2026-11-27T01:02:03Z");
     let cursor = answer.json["next_cursor"].as_str().unwrap().to_owned();
 
-    let mut use_cases = MockPaymentUseCases::new();
-    use_cases
+    let mut queries = MockQueries::new();
+    queries
         .expect_payments()
         .withf(|filter| {
             filter.after
@@ -75,8 +77,11 @@ async fn payments_are_filtered_and_a_full_page_gives_the_next_cursor() {
         })
         .times(1)
         .returning(|_| Ok(vec![]));
-    let answer =
-        send(use_cases, admin_get(&format!("/api/payments?limit=1&cursor={cursor}"))).await;
+    let answer = send(
+        Mocks::with_queries(queries),
+        admin_get(&format!("/api/payments?limit=1&cursor={cursor}")),
+    )
+    .await;
     assert_eq!(answer.json, json!({"payments": [], "next_cursor": null}));
 }
 
@@ -89,20 +94,20 @@ async fn bad_filters_are_400_and_lists_need_the_token() {
         "/api/credits?limit=0",
         "/api/customers?limit=10001",
     ] {
-        let answer = send(untouched(), admin_get(uri)).await;
+        let answer = send(Mocks::untouched(), admin_get(uri)).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{uri}");
         assert_eq!(answer.json["error"], "bad_request", "{uri}");
     }
     for uri in ["/api/payments", "/api/customers", "/api/credits", "/api/keys"] {
-        let answer = send(untouched(), TestRequest::get().uri(uri)).await;
+        let answer = send(Mocks::untouched(), TestRequest::get().uri(uri)).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{uri}");
     }
 }
 
 #[actix_web::test]
 async fn customers_come_with_their_balances() {
-    let mut use_cases = MockPaymentUseCases::new();
-    use_cases.expect_customers().withf(|after, limit| after.is_none() && *limit == 100).returning(
+    let mut queries = MockQueries::new();
+    queries.expect_customers().withf(|after, limit| after.is_none() && *limit == 100).returning(
         |_, _| {
             Ok(vec![CustomerBalance {
                 customer_id: CustomerId::parse("cust-1").unwrap(),
@@ -112,7 +117,7 @@ async fn customers_come_with_their_balances() {
             }])
         },
     );
-    let answer = send(use_cases, admin_get("/api/customers")).await;
+    let answer = send(Mocks::with_queries(queries), admin_get("/api/customers")).await;
     assert_eq!(
         answer.json,
         json!({"customers": [{"customer_id": "cust-1", "balance_usd": "0.30", "credits": 2, "payments": 3}],
@@ -135,13 +140,11 @@ fn credit(customer: &str) -> RecordedCredit {
 
 #[actix_web::test]
 async fn credits_export_as_csv_with_quoting() {
-    let mut use_cases = MockPaymentUseCases::new();
-    use_cases.expect_credits().returning(|_| Ok(vec![credit(r#"acme, "inc""#)]));
-    let app = test::init_service(
-        App::new()
-            .configure(configure(std::sync::Arc::new(use_cases), std::sync::Arc::new(config()))),
-    )
-    .await;
+    let mut queries = MockQueries::new();
+    queries.expect_credits().returning(|_| Ok(vec![credit(r#"acme, "inc""#)]));
+    let app =
+        test::init_service(App::new().configure(Mocks::with_queries(queries).configure(config())))
+            .await;
     let req = admin_get("/api/credits?since=2026-11-01T00:00:00Z")
         .insert_header((header::ACCEPT, "text/csv"))
         .to_request();
@@ -158,11 +161,11 @@ async fn credits_export_as_csv_with_quoting() {
 
 #[actix_web::test]
 async fn every_configured_key_is_listed_by_position_used_or_not() {
-    let mut use_cases = MockPaymentUseCases::new();
-    use_cases
+    let mut queries = MockQueries::new();
+    queries
         .expect_key_usage()
         .returning(|| Ok(vec![KeyUse { key_index: 1, deliveries: 4, last_used_at: at() }]));
-    let answer = send(use_cases, admin_get("/api/keys")).await;
+    let answer = send(Mocks::with_queries(queries), admin_get("/api/keys")).await;
     assert_eq!(
         answer.json,
         json!({"keys": [

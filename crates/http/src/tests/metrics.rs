@@ -12,11 +12,13 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use payram_domain::{Amount, EventOutcome, ReferenceId};
-use payram_ports::{MockPaymentUseCases, Receipt, RepositoryError, ServiceError, Stats};
+use payram_ports::{
+    MockPaymentUseCases, MockQueries, Receipt, RepositoryError, ServiceError, Stats,
+};
 use payram_protocol::sign;
 
-use super::{KEY, config};
-use crate::{Metrics, Readiness, configure, configure_metrics, configure_readiness};
+use super::{KEY, Mocks, config};
+use crate::{Metrics, Readiness, configure_metrics, configure_readiness};
 
 fn stats() -> Stats {
     Stats {
@@ -31,7 +33,9 @@ fn stats() -> Stats {
     }
 }
 
-fn use_cases(stats: Result<Stats, ()>) -> MockPaymentUseCases {
+/// A core that answers the deliveries of [`scrape`], and a store whose figures are `stats`
+/// (`Err`: the database does not answer).
+fn mocks(stats: Result<Stats, ()>) -> Mocks {
     let mut use_cases = MockPaymentUseCases::new();
     let mut calls = 0;
     use_cases.expect_receive().returning(move |_| {
@@ -49,20 +53,19 @@ fn use_cases(stats: Result<Stats, ()>) -> MockPaymentUseCases {
             message: None,
         })
     });
-    use_cases.expect_stats().returning(move || {
-        stats.clone().map_err(|()| {
-            ServiceError::Repository(RepositoryError::Unavailable("database is locked".into()))
-        })
+    let mut queries = MockQueries::new();
+    queries.expect_stats().returning(move || {
+        stats.clone().map_err(|()| RepositoryError::Unavailable("database is locked".into()))
     });
-    use_cases
+    Mocks { use_cases, queries }
 }
 
 /// Sends three signed deliveries (applied, duplicate, storage down), one with a wrong key, one
 /// test ping, then scrapes.
-async fn scrape(use_cases: MockPaymentUseCases) -> (StatusCode, String, String) {
+async fn scrape(mocks: Mocks) -> (StatusCode, String, String) {
     let app = test::init_service(
         App::new()
-            .configure(configure(Arc::new(use_cases), Arc::new(config())))
+            .configure(mocks.configure(config()))
             .configure(configure_metrics(Arc::new(Metrics::new()))),
     )
     .await;
@@ -97,7 +100,7 @@ fn has(text: &str, line: &str) {
 
 #[actix_web::test]
 async fn webhooks_are_counted_by_outcome_and_authentication_with_their_latency() {
-    let (status, content_type, text) = scrape(use_cases(Ok(stats()))).await;
+    let (status, content_type, text) = scrape(mocks(Ok(stats()))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
     has(&text, r#"payram_webhooks_total{outcome="applied"} 1"#);
@@ -115,7 +118,7 @@ async fn webhooks_are_counted_by_outcome_and_authentication_with_their_latency()
 
 #[actix_web::test]
 async fn database_figures_are_read_at_scrape_time_and_money_is_exact() {
-    let (_, _, text) = scrape(use_cases(Ok(stats()))).await;
+    let (_, _, text) = scrape(mocks(Ok(stats()))).await;
     has(&text, "payram_database_up 1");
     has(&text, "payram_credits 3");
     has(&text, "payram_credited_usd 149.999999999999998");
@@ -134,7 +137,7 @@ async fn database_figures_are_read_at_scrape_time_and_money_is_exact() {
 
 #[actix_web::test]
 async fn a_database_that_does_not_answer_is_reported_not_fatal() {
-    let (status, _, text) = scrape(use_cases(Err(()))).await;
+    let (status, _, text) = scrape(mocks(Err(()))).await;
     assert_eq!(status, StatusCode::OK);
     has(&text, "payram_database_up 0");
     assert!(!text.contains("payram_credits "), "{text}");
@@ -143,19 +146,15 @@ async fn a_database_that_does_not_answer_is_reported_not_fatal() {
 
 #[actix_web::test]
 async fn without_metrics_registered_the_webhook_still_answers_and_metrics_is_404() {
-    let app = test::init_service(
-        App::new().configure(configure(Arc::new(use_cases(Ok(stats()))), Arc::new(config()))),
-    )
-    .await;
+    let app =
+        test::init_service(App::new().configure(mocks(Ok(stats())).configure(config()))).await;
     let res = test::call_service(&app, TestRequest::get().uri("/metrics").to_request()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
-async fn readyz(use_cases: MockPaymentUseCases, readiness: Readiness) -> (StatusCode, Value) {
+async fn readyz(mocks: Mocks, readiness: Readiness) -> (StatusCode, Value) {
     let app = test::init_service(
-        App::new()
-            .configure(configure(Arc::new(use_cases), Arc::new(config())))
-            .configure(configure_readiness(readiness)),
+        App::new().configure(mocks.configure(config())).configure(configure_readiness(readiness)),
     )
     .await;
     let res = test::call_service(&app, TestRequest::get().uri("/readyz").to_request()).await;
@@ -168,7 +167,7 @@ async fn ready_when_the_database_answers_and_every_worker_runs() {
     let mut readiness = Readiness::default();
     let retry = readiness.worker("retry");
     let _outbox = readiness.worker("outbox");
-    let (status, body) = readyz(use_cases(Ok(stats())), readiness.clone()).await;
+    let (status, body) = readyz(mocks(Ok(stats())), readiness.clone()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
@@ -176,7 +175,7 @@ async fn ready_when_the_database_answers_and_every_worker_runs() {
     );
 
     retry.store(false, Ordering::Release);
-    let (status, body) = readyz(use_cases(Ok(stats())), readiness).await;
+    let (status, body) = readyz(mocks(Ok(stats())), readiness).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["workers"]["retry"], "stopped");
     assert_eq!(body["status"], "not_ready");
@@ -184,7 +183,7 @@ async fn ready_when_the_database_answers_and_every_worker_runs() {
 
 #[actix_web::test]
 async fn not_ready_while_the_database_does_not_answer() {
-    let (status, body) = readyz(use_cases(Err(())), Readiness::default()).await;
+    let (status, body) = readyz(mocks(Err(())), Readiness::default()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["database"], "unavailable");
 }

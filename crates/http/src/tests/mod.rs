@@ -1,4 +1,5 @@
-//! Handler tests: the real routes over `actix_web::test`, with the use cases mocked.
+//! Handler tests: the real routes over `actix_web::test`, with the ports (the use cases and
+//! the read-only queries) mocked.
 
 mod admin;
 mod dashboard;
@@ -18,11 +19,12 @@ use actix_web::{
     dev::ServiceResponse,
     http::{StatusCode, header::HeaderMap},
     test::{self, TestRequest},
+    web,
 };
 use secrecy::SecretString;
 use serde_json::Value;
 
-use payram_ports::MockPaymentUseCases;
+use payram_ports::{MockOutboxUseCases, MockPaymentUseCases, MockQueries};
 use payram_protocol::ApiKeys;
 
 use crate::{HttpConfig, configure};
@@ -51,16 +53,42 @@ struct Answer {
     json: Value,
 }
 
-/// Builds the app around `use_cases` and `config`, sends one request, reads the JSON answer.
-async fn send_with(use_cases: MockPaymentUseCases, config: HttpConfig, req: TestRequest) -> Answer {
-    let app =
-        test::init_service(App::new().configure(configure(Arc::new(use_cases), Arc::new(config))))
-            .await;
+/// The ports [`configure`] takes, mocked: the use cases and the read-only queries.
+struct Mocks {
+    use_cases: MockPaymentUseCases,
+    queries: MockQueries,
+}
+
+impl Mocks {
+    /// Neither port may be called at all.
+    fn untouched() -> Self {
+        Self { use_cases: untouched_use_cases(), queries: untouched_queries() }
+    }
+
+    /// These use cases; no query may be made.
+    fn with_use_cases(use_cases: MockPaymentUseCases) -> Self {
+        Self { use_cases, ..Self::untouched() }
+    }
+
+    /// These queries; no use case may be called.
+    fn with_queries(queries: MockQueries) -> Self {
+        Self { queries, ..Self::untouched() }
+    }
+
+    /// Registers every route of [`configure`] around these mocks and `config`.
+    fn configure(self, config: HttpConfig) -> impl FnOnce(&mut web::ServiceConfig) {
+        configure(Arc::new(self.use_cases), Arc::new(self.queries), Arc::new(config))
+    }
+}
+
+/// Builds the app around `mocks` and `config`, sends one request, reads the JSON answer.
+async fn send_with(mocks: Mocks, config: HttpConfig, req: TestRequest) -> Answer {
+    let app = test::init_service(App::new().configure(mocks.configure(config))).await;
     read(test::call_service(&app, req.to_request()).await).await
 }
 
-async fn send(use_cases: MockPaymentUseCases, req: TestRequest) -> Answer {
-    send_with(use_cases, config(), req).await
+async fn send(mocks: Mocks, req: TestRequest) -> Answer {
+    send_with(mocks, config(), req).await
 }
 
 async fn read<B: MessageBody>(res: ServiceResponse<B>) -> Answer {
@@ -75,18 +103,36 @@ async fn read<B: MessageBody>(res: ServiceResponse<B>) -> Answer {
 }
 
 /// A use-case mock that must not be called at all.
-fn untouched() -> MockPaymentUseCases {
+fn untouched_use_cases() -> MockPaymentUseCases {
     let mut use_cases = MockPaymentUseCases::new();
     use_cases.expect_receive().never();
-    use_cases.expect_payment().never();
-    use_cases.expect_customer().never();
-    use_cases.expect_events().never();
-    use_cases.expect_event().never();
     use_cases.expect_replay().never();
-    use_cases.expect_stats().never();
-    use_cases.expect_payments().never();
-    use_cases.expect_customers().never();
-    use_cases.expect_credits().never();
-    use_cases.expect_key_usage().never();
+    use_cases.expect_replay_since().never();
+    use_cases.expect_retry_due().never();
+    use_cases.expect_retry_failed().never();
     use_cases
+}
+
+/// A query mock that must not be called at all.
+fn untouched_queries() -> MockQueries {
+    let mut queries = MockQueries::new();
+    queries.expect_payment().never();
+    queries.expect_customer().never();
+    queries.expect_events().never();
+    queries.expect_event().never();
+    queries.expect_payments().never();
+    queries.expect_customers().never();
+    queries.expect_credits().never();
+    queries.expect_key_usage().never();
+    queries.expect_stats().never();
+    queries.expect_outbox().never();
+    queries
+}
+
+/// An outbox use-case mock that must not be called at all.
+fn untouched_outbox() -> MockOutboxUseCases {
+    let mut outbox = MockOutboxUseCases::new();
+    outbox.expect_replay().never();
+    outbox.expect_deliver_due().never();
+    outbox
 }

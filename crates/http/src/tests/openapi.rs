@@ -12,12 +12,12 @@ use actix_web::{
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use payram_ports::{MockOutboxUseCases, MockPaymentUseCases, Stats};
+use payram_ports::{MockOutboxUseCases, MockQueries, Stats};
 
-use super::config;
+use super::{Mocks, config};
 use crate::{
-    Metrics, ROUTES, Readiness, configure, configure_dashboard, configure_metrics,
-    configure_outbox, configure_readiness, openapi::ApiDoc,
+    Metrics, ROUTES, Readiness, configure_dashboard, configure_metrics, configure_outbox,
+    configure_readiness, openapi::ApiDoc,
 };
 
 fn document() -> Value {
@@ -47,11 +47,11 @@ fn the_document_is_openapi_3_1_and_describes_exactly_the_registered_routes() {
 
 #[actix_web::test]
 async fn every_listed_route_is_registered() {
-    let mut use_cases = MockPaymentUseCases::new();
-    use_cases.expect_stats().returning(|| Ok(Stats::default()));
+    let mut queries = MockQueries::new();
+    queries.expect_stats().returning(|| Ok(Stats::default()));
     let app = test::init_service(
         App::new()
-            .configure(configure(Arc::new(use_cases), Arc::new(config())))
+            .configure(Mocks::with_queries(queries).configure(config()))
             .configure(configure_outbox(Arc::new(MockOutboxUseCases::new())))
             .configure(configure_metrics(Arc::new(Metrics::new())))
             .configure(configure_readiness(Readiness::default()))

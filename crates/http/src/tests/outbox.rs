@@ -12,10 +12,12 @@ use mockall::predicate::eq;
 use serde_json::json;
 
 use payram_domain::{Amount, CustomerId, PaymentStatus, ReferenceId};
-use payram_ports::{MockOutboxUseCases, OutboxEntry, OutboxState, RecordedCredit, RepositoryError};
+use payram_ports::{
+    MockOutboxUseCases, MockQueries, OutboxEntry, OutboxState, RecordedCredit, RepositoryError,
+};
 
-use super::{ADMIN_TOKEN, Answer, config, read, untouched};
-use crate::{configure, configure_outbox};
+use super::{ADMIN_TOKEN, Answer, Mocks, config, read, untouched_outbox, untouched_queries};
+use crate::configure_outbox;
 
 fn entry(id: i64, state: OutboxState) -> OutboxEntry {
     let at = Utc.with_ymd_and_hms(2026, 11, 27, 1, 2, 3).unwrap();
@@ -40,10 +42,12 @@ fn entry(id: i64, state: OutboxState) -> OutboxEntry {
     }
 }
 
-async fn send(outbox: MockOutboxUseCases, req: TestRequest) -> Answer {
+/// Sends `req` to the app with the outbox routes: entries are listed by `queries`, delivered
+/// by `outbox`; no payment use case may be called.
+async fn send(queries: MockQueries, outbox: MockOutboxUseCases, req: TestRequest) -> Answer {
     let app = test::init_service(
         App::new()
-            .configure(configure(Arc::new(untouched()), Arc::new(config())))
+            .configure(Mocks::with_queries(queries).configure(config()))
             .configure(configure_outbox(Arc::new(outbox))),
     )
     .await;
@@ -56,15 +60,18 @@ fn with_token(req: TestRequest) -> TestRequest {
 
 #[actix_web::test]
 async fn entries_are_listed_by_state_with_their_credit() {
-    let mut outbox = MockOutboxUseCases::new();
-    outbox
-        .expect_entries()
+    let mut queries = MockQueries::new();
+    queries
+        .expect_outbox()
         .with(eq(Some(OutboxState::Pending)), eq(25))
         .times(1)
         .returning(|_, _| Ok(vec![entry(3, OutboxState::Pending)]));
-    let answer =
-        send(outbox, with_token(TestRequest::get().uri("/api/outbox?state=pending&limit=25")))
-            .await;
+    let answer = send(
+        queries,
+        untouched_outbox(),
+        with_token(TestRequest::get().uri("/api/outbox?state=pending&limit=25")),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(
         answer.json,
@@ -89,18 +96,19 @@ async fn entries_are_listed_by_state_with_their_credit() {
 
 #[actix_web::test]
 async fn without_a_state_every_entry_is_listed() {
-    let mut outbox = MockOutboxUseCases::new();
-    outbox.expect_entries().with(eq(None), eq(100)).times(1).returning(|_, _| Ok(vec![]));
-    let answer = send(outbox, with_token(TestRequest::get().uri("/api/outbox"))).await;
+    let mut queries = MockQueries::new();
+    queries.expect_outbox().with(eq(None), eq(100)).times(1).returning(|_, _| Ok(vec![]));
+    let answer =
+        send(queries, untouched_outbox(), with_token(TestRequest::get().uri("/api/outbox"))).await;
     assert_eq!((answer.status, answer.json), (StatusCode::OK, json!({"outbox": []})));
 }
 
 #[actix_web::test]
 async fn an_unknown_state_or_limit_is_400() {
     for uri in ["/api/outbox?state=sent", "/api/outbox?limit=0", "/api/outbox?limit=x"] {
-        let mut outbox = MockOutboxUseCases::new();
-        outbox.expect_entries().never();
-        let answer = send(outbox, with_token(TestRequest::get().uri(uri))).await;
+        let answer =
+            send(untouched_queries(), untouched_outbox(), with_token(TestRequest::get().uri(uri)))
+                .await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{uri}");
         assert_eq!(answer.json["error"], "bad_request", "{uri}");
     }
@@ -115,10 +123,7 @@ async fn the_outbox_needs_the_admin_token() {
             .uri("/api/outbox")
             .insert_header((header::AUTHORIZATION, "Bearer wrong")),
     ] {
-        let mut outbox = MockOutboxUseCases::new();
-        outbox.expect_entries().never();
-        outbox.expect_replay().never();
-        let answer = send(outbox, req).await;
+        let answer = send(untouched_queries(), untouched_outbox(), req).await;
         assert_eq!(
             (answer.status, answer.json),
             (StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}))
@@ -134,7 +139,12 @@ async fn a_replay_answers_the_entry_after_its_attempt() {
         .with(eq(3))
         .times(1)
         .returning(|id| Ok(Some(entry(id, OutboxState::Delivered))));
-    let answer = send(outbox, with_token(TestRequest::post().uri("/api/outbox/3/replay"))).await;
+    let answer = send(
+        untouched_queries(),
+        outbox,
+        with_token(TestRequest::post().uri("/api/outbox/3/replay")),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(
         (answer.json["id"].clone(), answer.json["state"].clone()),
@@ -147,7 +157,8 @@ async fn replaying_an_unknown_entry_is_404() {
     for uri in ["/api/outbox/9/replay", "/api/outbox/nine/replay"] {
         let mut outbox = MockOutboxUseCases::new();
         outbox.expect_replay().returning(|_| Ok(None));
-        let answer = send(outbox, with_token(TestRequest::post().uri(uri))).await;
+        let answer =
+            send(untouched_queries(), outbox, with_token(TestRequest::post().uri(uri))).await;
         assert_eq!(
             (answer.status, answer.json),
             (StatusCode::NOT_FOUND, json!({"error": "not_found"}))
@@ -157,11 +168,12 @@ async fn replaying_an_unknown_entry_is_404() {
 
 #[actix_web::test]
 async fn storage_down_is_503() {
-    let mut outbox = MockOutboxUseCases::new();
-    outbox
-        .expect_entries()
+    let mut queries = MockQueries::new();
+    queries
+        .expect_outbox()
         .returning(|_, _| Err(RepositoryError::Unavailable("database is locked".into())));
-    let answer = send(outbox, with_token(TestRequest::get().uri("/api/outbox"))).await;
+    let answer =
+        send(queries, untouched_outbox(), with_token(TestRequest::get().uri("/api/outbox"))).await;
     assert_eq!(
         (answer.status, answer.json),
         (StatusCode::SERVICE_UNAVAILABLE, json!({"error": "storage_unavailable"}))
@@ -170,10 +182,8 @@ async fn storage_down_is_503() {
 
 #[actix_web::test]
 async fn without_forwarding_the_outbox_paths_are_404() {
-    let app = test::init_service(
-        App::new().configure(configure(Arc::new(untouched()), Arc::new(config()))),
-    )
-    .await;
+    let app =
+        test::init_service(App::new().configure(Mocks::untouched().configure(config()))).await;
     let req = with_token(TestRequest::get().uri("/api/outbox")).to_request();
     let answer = read(test::call_service(&app, req).await).await;
     assert_eq!(

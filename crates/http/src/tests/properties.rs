@@ -24,7 +24,7 @@ use payram_domain::{Amount, Inbound};
 use payram_ports::{Delivery, MockPaymentUseCases, Receipt, RepositoryError, ServiceError};
 use payram_protocol::{is_test_ping, parse_body, sign};
 
-use super::{Answer, KEY, MAX_BODY, config, send_with};
+use super::{Answer, KEY, MAX_BODY, Mocks, config, send_with};
 use crate::HttpConfig;
 
 /// Every field the parser reads, so that generated objects often carry them.
@@ -131,7 +131,7 @@ fn deliver(use_cases: MockPaymentUseCases, config: HttpConfig, request: &Request
     if request.test_header {
         req = req.insert_header(("X-Webhook-Test", "true"));
     }
-    actix_web::rt::System::new().block_on(send_with(use_cases, config, req))
+    actix_web::rt::System::new().block_on(send_with(Mocks::with_use_cases(use_cases), config, req))
 }
 
 /// A limit no generated JSON body reaches.

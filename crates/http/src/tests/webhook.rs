@@ -1,4 +1,4 @@
-use std::{pin::Pin, sync::Arc};
+use std::pin::Pin;
 
 use actix_web::{
     App,
@@ -15,7 +15,7 @@ use payram_domain::{Amount, AuthMethod, EventOutcome, Inbound, ReferenceId};
 use payram_ports::{Delivery, MockPaymentUseCases, Receipt, RepositoryError, ServiceError};
 use payram_protocol::sign;
 
-use super::{KEY, MAX_BODY, OLD_KEY, config, read, send, send_with, untouched};
+use super::{KEY, MAX_BODY, Mocks, OLD_KEY, config, read, send, send_with};
 use crate::HttpConfig;
 
 const FILLED: &str = r#"{"reference_id":"ref-1","status":"FILLED","customer_id":"cust-1","filled_amount_in_usd":"50.00"}"#;
@@ -42,11 +42,12 @@ fn receipt(outcome: EventOutcome) -> Receipt {
     }
 }
 
-/// A mock expecting exactly one delivery that satisfies `check`, answering `answer`.
+/// Mocks expecting exactly one delivery that satisfies `check`, answering `answer`, and no
+/// query.
 fn receiving(
     check: impl Fn(&Delivery) -> bool + Send + 'static,
     answer: Result<Receipt, ServiceError>,
-) -> MockPaymentUseCases {
+) -> Mocks {
     let mut use_cases = MockPaymentUseCases::new();
     let mut answer = Some(answer);
     use_cases
@@ -54,10 +55,10 @@ fn receiving(
         .withf(check)
         .times(1)
         .returning(move |_| answer.take().expect("called once"));
-    use_cases
+    Mocks::with_use_cases(use_cases)
 }
 
-fn applied_receipt() -> MockPaymentUseCases {
+fn applied_receipt() -> Mocks {
     receiving(|_| true, Ok(receipt(EventOutcome::Applied)))
 }
 
@@ -74,7 +75,7 @@ async fn the_test_ping_is_answered_without_authentication_or_the_use_case() {
         .insert_header(("X-Webhook-Test", "true"))
         .set_payload(PING);
 
-    let answer = send(untouched(), req).await;
+    let answer = send(Mocks::untouched(), req).await;
 
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json, json!({"outcome": "ping"}));
@@ -87,7 +88,7 @@ async fn the_test_header_on_a_payment_body_still_needs_authentication() {
         .insert_header(("X-Webhook-Test", "true"))
         .set_payload(FILLED);
 
-    let answer = send(untouched(), req).await;
+    let answer = send(Mocks::untouched(), req).await;
 
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.json, json!({"error": "unauthorized"}));
@@ -100,7 +101,7 @@ async fn a_ping_without_the_test_header_needs_authentication() {
         .insert_header(("X-Webhook-Test", "false"))
         .set_payload(PING);
 
-    let answer = send(untouched(), req).await;
+    let answer = send(Mocks::untouched(), req).await;
 
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.json, json!({"error": "unauthorized"}));
@@ -110,7 +111,7 @@ async fn a_ping_without_the_test_header_needs_authentication() {
 
 #[actix_web::test]
 async fn a_valid_signature_delivers_the_body_with_its_key_position() {
-    let use_cases = receiving(
+    let mocks = receiving(
         |delivery| {
             delivery.method == "POST"
                 && delivery.auth == AuthMethod::Signature { key_index: 1 }
@@ -120,7 +121,7 @@ async fn a_valid_signature_delivers_the_body_with_its_key_position() {
         Ok(receipt(EventOutcome::Applied)),
     );
 
-    let answer = send(use_cases, signed(FILLED)).await;
+    let answer = send(mocks, signed(FILLED)).await;
 
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(
@@ -136,7 +137,7 @@ async fn a_valid_signature_delivers_the_body_with_its_key_position() {
 
 #[actix_web::test]
 async fn the_old_key_of_a_rotation_is_reported_by_its_position() {
-    let use_cases = receiving(
+    let mocks = receiving(
         |d| d.auth == AuthMethod::Signature { key_index: 0 },
         Ok(receipt(EventOutcome::Applied)),
     );
@@ -145,7 +146,7 @@ async fn the_old_key_of_a_rotation_is_reported_by_its_position() {
         .insert_header(("X-Payram-Signature", sign(OLD_KEY.as_bytes(), FILLED.as_bytes())))
         .set_payload(FILLED);
 
-    assert_eq!(send(use_cases, req).await.status, StatusCode::OK);
+    assert_eq!(send(mocks, req).await.status, StatusCode::OK);
 }
 
 #[actix_web::test]
@@ -158,7 +159,7 @@ async fn one_changed_byte_under_a_valid_signature_is_unauthorized() {
         .insert_header(("API-Key", KEY))
         .set_payload(tampered);
 
-    let answer = send(untouched(), req).await;
+    let answer = send(Mocks::untouched(), req).await;
 
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.json, json!({"error": "unauthorized"}));
@@ -169,14 +170,14 @@ async fn one_changed_byte_under_a_valid_signature_is_unauthorized() {
 #[actix_web::test]
 async fn the_legacy_header_authenticates_in_any_case() {
     for name in ["api-key", "API-KEY", "Api-Key"] {
-        let use_cases = receiving(
+        let mocks = receiving(
             |d| d.auth == AuthMethod::ApiKey { key_index: 1 } && is_payment(d, "ref-1"),
             Ok(receipt(EventOutcome::Applied)),
         );
         let req =
             TestRequest::post().uri("/webhook").insert_header((name, KEY)).set_payload(FILLED);
 
-        let answer = send(use_cases, req).await;
+        let answer = send(mocks, req).await;
 
         assert_eq!(answer.status, StatusCode::OK, "header {name}");
         assert_eq!(answer.json["outcome"], "applied");
@@ -189,7 +190,7 @@ async fn the_legacy_header_is_refused_when_a_signature_is_required() {
     let req =
         TestRequest::post().uri("/webhook").insert_header(("API-Key", KEY)).set_payload(FILLED);
 
-    let answer = send_with(untouched(), config, req).await;
+    let answer = send_with(Mocks::untouched(), config, req).await;
 
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.json, json!({"error": "unauthorized"}));
@@ -210,7 +211,7 @@ async fn a_signature_still_works_when_required() {
 async fn no_credentials_are_unauthorized() {
     let req = TestRequest::post().uri("/webhook").set_payload(FILLED);
 
-    let answer = send(untouched(), req).await;
+    let answer = send(Mocks::untouched(), req).await;
 
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.json, json!({"error": "unauthorized"}));
@@ -223,7 +224,7 @@ async fn a_wrong_key_is_unauthorized() {
         .insert_header(("API-Key", "not-a-configured-key"))
         .set_payload(FILLED);
 
-    let answer = send(untouched(), req).await;
+    let answer = send(Mocks::untouched(), req).await;
 
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.json, json!({"error": "unauthorized"}));
@@ -236,7 +237,7 @@ async fn a_signature_under_a_wrong_key_is_unauthorized() {
         .insert_header(("X-Payram-Signature", sign(b"not-a-configured-key", FILLED.as_bytes())))
         .set_payload(FILLED);
 
-    let answer = send(untouched(), req).await;
+    let answer = send(Mocks::untouched(), req).await;
 
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
 }
@@ -245,7 +246,7 @@ async fn a_signature_under_a_wrong_key_is_unauthorized() {
 
 #[actix_web::test]
 async fn a_get_with_a_body_and_no_content_type_is_accepted() {
-    let use_cases = receiving(
+    let mocks = receiving(
         |d| d.method == "GET" && is_payment(d, "ref-1"),
         Ok(receipt(EventOutcome::Applied)),
     );
@@ -254,7 +255,7 @@ async fn a_get_with_a_body_and_no_content_type_is_accepted() {
         .insert_header(("X-Payram-Signature", sign(KEY.as_bytes(), FILLED.as_bytes())))
         .set_payload(FILLED);
 
-    let answer = send(use_cases, req).await;
+    let answer = send(mocks, req).await;
 
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json["outcome"], "applied");
@@ -276,7 +277,7 @@ async fn other_methods_on_the_webhook_path_are_405_json() {
     for req in [TestRequest::put(), TestRequest::delete(), TestRequest::patch()] {
         let req = req.uri("/webhook").insert_header(("API-Key", KEY)).set_payload(FILLED);
 
-        let answer = send(untouched(), req).await;
+        let answer = send(Mocks::untouched(), req).await;
 
         assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(answer.json, json!({"error": "method_not_allowed"}));
@@ -291,11 +292,14 @@ async fn the_webhook_path_is_configurable() {
         .uri("/hooks/payram")
         .insert_header(("X-Webhook-Test", "true"))
         .set_payload(PING);
-    assert_eq!(send_with(untouched(), config.clone(), req).await.json, json!({"outcome": "ping"}));
+    assert_eq!(
+        send_with(Mocks::untouched(), config.clone(), req).await.json,
+        json!({"outcome": "ping"})
+    );
 
     let req =
         TestRequest::post().uri("/webhook").insert_header(("API-Key", KEY)).set_payload(FILLED);
-    let answer = send_with(untouched(), config, req).await;
+    let answer = send_with(Mocks::untouched(), config, req).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.json, json!({"error": "not_found"}));
 }
@@ -306,11 +310,11 @@ async fn the_webhook_path_is_configurable() {
 async fn a_body_of_exactly_the_limit_is_read() {
     let body = format!("{FILLED:<MAX_BODY$}");
     assert_eq!(body.len(), MAX_BODY);
-    let use_cases =
+    let mocks =
         receiving(move |d| d.raw_body.len() == MAX_BODY, Ok(receipt(EventOutcome::Applied)));
     let req = TestRequest::post().uri("/webhook").insert_header(("API-Key", KEY)).set_payload(body);
 
-    assert_eq!(send(use_cases, req).await.status, StatusCode::OK);
+    assert_eq!(send(mocks, req).await.status, StatusCode::OK);
 }
 
 #[actix_web::test]
@@ -318,7 +322,7 @@ async fn a_body_over_the_limit_is_413() {
     let body = format!("{FILLED:<width$}", width = MAX_BODY + 1);
     let req = TestRequest::post().uri("/webhook").insert_header(("API-Key", KEY)).set_payload(body);
 
-    let answer = send(untouched(), req).await;
+    let answer = send(Mocks::untouched(), req).await;
 
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer.json, json!({"error": "payload_too_large"}));
@@ -332,7 +336,7 @@ async fn a_declared_content_length_over_the_limit_is_413_before_reading() {
         .insert_header(("X-Webhook-Test", "true"))
         .insert_header((header::CONTENT_LENGTH, "1000000"));
 
-    let answer = send(untouched(), req).await;
+    let answer = send(Mocks::untouched(), req).await;
 
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer.json, json!({"error": "payload_too_large"}));
@@ -342,10 +346,8 @@ type BoxedStream = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
 
 #[actix_web::test]
 async fn an_oversized_body_of_unknown_length_is_413() {
-    let app = test::init_service(
-        App::new().configure(crate::configure(Arc::new(untouched()), Arc::new(config()))),
-    )
-    .await;
+    let app =
+        test::init_service(App::new().configure(Mocks::untouched().configure(config()))).await;
     // Two chunks, no Content-Length: only counting while reading can catch it.
     let chunks = [Ok(Bytes::from(vec![b' '; 600])), Ok(Bytes::from(vec![b' '; 600]))];
     let stream: BoxedStream = Box::pin(stream::iter(chunks));
@@ -361,12 +363,8 @@ async fn an_oversized_body_of_unknown_length_is_413() {
 
 #[actix_web::test]
 async fn a_chunked_body_within_the_limit_is_read_whole() {
-    let use_cases =
-        receiving(|d| d.raw_body == FILLED.as_bytes(), Ok(receipt(EventOutcome::Applied)));
-    let app = test::init_service(
-        App::new().configure(crate::configure(Arc::new(use_cases), Arc::new(config()))),
-    )
-    .await;
+    let mocks = receiving(|d| d.raw_body == FILLED.as_bytes(), Ok(receipt(EventOutcome::Applied)));
+    let app = test::init_service(App::new().configure(mocks.configure(config()))).await;
     let (head, tail) = FILLED.split_at(20);
     let chunks = [Ok(Bytes::from(head.to_owned())), Ok(Bytes::from(tail.to_owned()))];
     let stream: BoxedStream = Box::pin(stream::iter(chunks));
@@ -380,10 +378,8 @@ async fn a_chunked_body_within_the_limit_is_read_whole() {
 
 #[actix_web::test]
 async fn a_body_that_breaks_off_is_400_json() {
-    let app = test::init_service(
-        App::new().configure(crate::configure(Arc::new(untouched()), Arc::new(config()))),
-    )
-    .await;
+    let app =
+        test::init_service(App::new().configure(Mocks::untouched().configure(config()))).await;
     let chunks = [Ok(Bytes::from_static(b"{\"ref")), Err(PayloadError::Incomplete(None))];
     let stream: BoxedStream = Box::pin(stream::iter(chunks));
     let req = TestRequest::post().uri("/webhook").insert_header(("API-Key", KEY)).to_request();
@@ -403,7 +399,7 @@ async fn a_body_that_breaks_off_is_400_json() {
 #[actix_web::test]
 async fn malformed_json_reaches_the_core_as_a_rejection_and_is_400() {
     let body = r#"{"reference_id":"ref-1","status":"FILLED",}"#;
-    let use_cases = receiving(
+    let mocks = receiving(
         |d| {
             d.raw_body == br#"{"reference_id":"ref-1","status":"FILLED",}"#
                 && matches!(&d.content, Err(r) if r.outcome == EventOutcome::MalformedJson
@@ -419,7 +415,7 @@ async fn malformed_json_reaches_the_core_as_a_rejection_and_is_400() {
         }),
     );
 
-    let answer = send(use_cases, signed(body)).await;
+    let answer = send(mocks, signed(body)).await;
 
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -431,7 +427,7 @@ async fn malformed_json_reaches_the_core_as_a_rejection_and_is_400() {
 #[actix_web::test]
 async fn an_invalid_payload_reaches_the_core_as_a_rejection_and_is_400() {
     let body = r#"{"status":"FILLED"}"#;
-    let use_cases = receiving(
+    let mocks = receiving(
         |d| matches!(&d.content, Err(r) if r.outcome == EventOutcome::InvalidPayload),
         Ok(Receipt {
             outcome: EventOutcome::InvalidPayload,
@@ -443,7 +439,7 @@ async fn an_invalid_payload_reaches_the_core_as_a_rejection_and_is_400() {
         }),
     );
 
-    let answer = send(use_cases, signed(body)).await;
+    let answer = send(mocks, signed(body)).await;
 
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -455,7 +451,7 @@ async fn an_invalid_payload_reaches_the_core_as_a_rejection_and_is_400() {
 #[actix_web::test]
 async fn a_payload_the_core_finds_invalid_is_400_with_its_message() {
     // The body parses, but the core's credit policy refuses it (e.g. FILLED without customer).
-    let use_cases = receiving(
+    let mocks = receiving(
         |d| is_payment(d, "ref-1"),
         Ok(Receipt {
             outcome: EventOutcome::InvalidPayload,
@@ -465,7 +461,7 @@ async fn a_payload_the_core_finds_invalid_is_400_with_its_message() {
         }),
     );
 
-    let answer = send(use_cases, signed(FILLED)).await;
+    let answer = send(mocks, signed(FILLED)).await;
 
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -487,7 +483,7 @@ async fn each_payment_outcome_has_the_notification_shape() {
         (EventOutcome::Waiting, "waiting"),
     ] {
         let credited = if outcome == EventOutcome::Applied { "50.00" } else { "0" };
-        let use_cases = receiving(
+        let mocks = receiving(
             |_| true,
             Ok(Receipt {
                 credited: Amount::parse(credited).unwrap(),
@@ -498,7 +494,7 @@ async fn each_payment_outcome_has_the_notification_shape() {
             }),
         );
 
-        let answer = send(use_cases, signed(FILLED)).await;
+        let answer = send(mocks, signed(FILLED)).await;
 
         assert_eq!(answer.status, StatusCode::OK, "{name}");
         assert_eq!(
@@ -515,7 +511,7 @@ async fn each_payment_outcome_has_the_notification_shape() {
 
 #[actix_web::test]
 async fn a_payout_has_the_payout_shape() {
-    let use_cases = receiving(
+    let mocks = receiving(
         |d| matches!(&d.content, Ok(Inbound::Payout(p)) if p.payout_id == "42"),
         Ok(Receipt {
             outcome: EventOutcome::Payout,
@@ -527,7 +523,7 @@ async fn a_payout_has_the_payout_shape() {
         }),
     );
 
-    let answer = send(use_cases, signed(PAYOUT)).await;
+    let answer = send(mocks, signed(PAYOUT)).await;
 
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(
@@ -544,7 +540,7 @@ async fn a_payout_has_the_payout_shape() {
 
 #[actix_web::test]
 async fn an_authenticated_ping_is_recorded_by_the_core_and_answered_ping() {
-    let use_cases = receiving(
+    let mocks = receiving(
         |d| matches!(d.content, Ok(Inbound::Ping)),
         Ok(Receipt {
             outcome: EventOutcome::Ping,
@@ -555,7 +551,7 @@ async fn an_authenticated_ping_is_recorded_by_the_core_and_answered_ping() {
         }),
     );
 
-    let answer = send(use_cases, signed(PING)).await;
+    let answer = send(mocks, signed(PING)).await;
 
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json, json!({"outcome": "ping"}));

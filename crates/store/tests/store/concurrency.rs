@@ -1,5 +1,5 @@
 use payram_domain::Outcome;
-use payram_ports::PaymentRepository;
+use payram_ports::{Ledger, Queries};
 
 use crate::helpers::{TestDb, count, customer, event, notification, reference};
 
@@ -34,7 +34,7 @@ async fn twenty_concurrent_identical_deliveries_credit_once() {
     assert_eq!(count(&db, "credits"), 1);
     assert_eq!(count(&db, "events"), 20);
     assert_eq!(repo.customer(&customer("cust-1")).await.unwrap().balance_usd.to_string(), "50.00");
-    let view = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let view = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     assert_eq!(view.events.len(), 20);
     assert_eq!(view.payment.record().credit_count, 1);
 }

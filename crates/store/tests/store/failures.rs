@@ -3,7 +3,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 
 use payram_domain::{EventOutcome, Outcome};
-use payram_ports::{PaymentRepository, RepositoryError};
+use payram_ports::{EventNote, Ledger, Queries, RepositoryError};
 use payram_store::StoreOptions;
 
 use crate::helpers::{TestDb, count, event, notification, reference};
@@ -24,8 +24,10 @@ async fn an_exhausted_busy_timeout_is_unavailable_and_writes_nothing() {
     assert!(matches!(err, RepositoryError::Unavailable(_)), "{err:?}");
     let cause = std::error::Error::source(&err).unwrap().to_string();
     assert!(cause.contains("locked"), "the cause says why: {cause}");
-    let err =
-        repo.record_event(event(b"{"), EventOutcome::MalformedJson, None, None).await.unwrap_err();
+    let err = repo
+        .record_event(event(b"{"), EventNote::new(EventOutcome::MalformedJson))
+        .await
+        .unwrap_err();
     assert!(matches!(err, RepositoryError::Unavailable(_)), "{err:?}");
     other.batch_execute("ROLLBACK;").unwrap();
 
@@ -50,7 +52,7 @@ async fn readers_are_not_blocked_by_a_writer() {
     repo.apply_notification(event(b"{}"), notification("ref-1", "OPEN", None)).await.unwrap();
     let mut other = db.raw();
     other.batch_execute("BEGIN EXCLUSIVE; DELETE FROM events;").unwrap();
-    let view = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let view = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     assert_eq!(view.events.len(), 1, "WAL readers see the last committed state");
     other.batch_execute("ROLLBACK;").unwrap();
 }
@@ -64,7 +66,7 @@ async fn a_read_only_database_is_unavailable() {
     let read_only = format!("file:{}?mode=ro", db.path_str());
     let repo = payram_store::connect(&read_only, &StoreOptions::default()).unwrap();
 
-    assert!(repo.find_payment(&reference("ref-1")).await.unwrap().is_none());
+    assert!(repo.payment(&reference("ref-1")).await.unwrap().is_none());
     let err = repo
         .apply_notification(event(b"{}"), notification("ref-1", "FILLED", Some("50")))
         .await
@@ -72,8 +74,10 @@ async fn a_read_only_database_is_unavailable() {
     assert!(matches!(err, RepositoryError::Unavailable(_)), "{err:?}");
     let cause = std::error::Error::source(&err).unwrap().to_string();
     assert!(cause.contains("readonly"), "the cause says why: {cause}");
-    let err =
-        repo.record_event(event(b"{"), EventOutcome::MalformedJson, None, None).await.unwrap_err();
+    let err = repo
+        .record_event(event(b"{"), EventNote::new(EventOutcome::MalformedJson))
+        .await
+        .unwrap_err();
     assert!(matches!(err, RepositoryError::Unavailable(_)), "{err:?}");
     assert_eq!(count(&db, "events"), 0);
 }

@@ -3,8 +3,10 @@
 
 use chrono::Duration;
 
-use payram_domain::{AuthMethod, PaymentStatus};
-use payram_ports::{CreditFilter, EventFilter, NewEvent, PaymentFilter, PaymentRepository};
+use payram_domain::{AuthMethod, EventOutcome, PaymentStatus};
+use payram_ports::{
+    CreditFilter, EventFilter, EventNote, EventOrder, Ledger, NewEvent, PaymentFilter, Queries,
+};
 
 use crate::helpers::{TestDb, at, event, notification};
 
@@ -29,7 +31,7 @@ async fn payments_are_paged_newest_first_and_filtered() {
     let mut seen = Vec::new();
     let mut filter = PaymentFilter { limit: 3, ..PaymentFilter::default() };
     loop {
-        let page = repo.list_payments(filter.clone()).await.unwrap();
+        let page = repo.payments(filter.clone()).await.unwrap();
         seen.extend(page.iter().map(|item| item.payment.reference_id().as_str().to_owned()));
         if page.len() < 3 {
             break;
@@ -39,7 +41,7 @@ async fn payments_are_paged_newest_first_and_filtered() {
     assert_eq!(seen, ["ref-6", "ref-5", "ref-4", "ref-3", "ref-2", "ref-1", "ref-0"]);
 
     let filled = repo
-        .list_payments(PaymentFilter {
+        .payments(PaymentFilter {
             status: Some(PaymentStatus::Filled),
             since: Some(at("2026-03-04T05:01:00Z")),
             limit: 10,
@@ -53,7 +55,7 @@ async fn payments_are_paged_newest_first_and_filtered() {
 
     let by_customer =
         PaymentFilter { customer_id: Some("nobody".into()), limit: 10, ..PaymentFilter::default() };
-    assert!(repo.list_payments(by_customer).await.unwrap().is_empty());
+    assert!(repo.payments(by_customer).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -66,12 +68,12 @@ async fn customers_are_listed_with_exact_balances_and_paged_by_id() {
         .await
         .unwrap();
     repo.apply_notification(event(b"3"), notification("ref-3", "OPEN", None)).await.unwrap();
-    let customers = repo.list_customers(None, 10).await.unwrap();
+    let customers = repo.customers(None, 10).await.unwrap();
     assert_eq!(customers.len(), 1, "every test notification is for cust-1");
     assert_eq!(customers[0].customer_id.as_str(), "cust-1");
     assert_eq!(customers[0].balance_usd.to_string(), "0.30", "exact, not 0.30000000000000004");
     assert_eq!((customers[0].credits, customers[0].payments), (2, 3));
-    assert!(repo.list_customers(Some("cust-1".into()), 10).await.unwrap().is_empty());
+    assert!(repo.customers(Some("cust-1".into()), 10).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -85,22 +87,17 @@ async fn credits_are_paged_newest_first_and_since() {
         .await
         .unwrap();
     }
-    let first =
-        repo.list_credits(CreditFilter { limit: 2, ..CreditFilter::default() }).await.unwrap();
+    let first = repo.credits(CreditFilter { limit: 2, ..CreditFilter::default() }).await.unwrap();
     let amounts: Vec<_> = first.iter().map(|c| c.amount_usd.to_string()).collect();
     assert_eq!(amounts, ["4.50", "3.50"]);
     let next = repo
-        .list_credits(CreditFilter {
-            limit: 10,
-            before: Some(first[1].id),
-            ..CreditFilter::default()
-        })
+        .credits(CreditFilter { limit: 10, before: Some(first[1].id), ..CreditFilter::default() })
         .await
         .unwrap();
     let amounts: Vec<_> = next.iter().map(|c| c.amount_usd.to_string()).collect();
     assert_eq!(amounts, ["2.50", "1.50", "0.50"]);
     let since = repo
-        .list_credits(CreditFilter {
+        .credits(CreditFilter {
             since: Some(at("2026-03-04T05:03:00Z")),
             limit: 10,
             ..CreditFilter::default()
@@ -134,11 +131,61 @@ async fn events_are_paged_by_id() {
             .await
             .unwrap();
     }
-    let page = repo.list_events(EventFilter { limit: 2, ..EventFilter::default() }).await.unwrap();
+    let page = repo.events(EventFilter { limit: 2, ..EventFilter::default() }).await.unwrap();
     let rest = repo
-        .list_events(EventFilter { limit: 10, before: Some(page[1].id), ..EventFilter::default() })
+        .events(EventFilter { limit: 10, before: Some(page[1].id), ..EventFilter::default() })
         .await
         .unwrap();
     let ids: Vec<_> = page.iter().chain(&rest).map(|e| e.id).collect();
     assert_eq!(ids, [4, 3, 2, 1]);
+}
+
+#[tokio::test]
+async fn events_are_paged_oldest_first_after_a_cursor() {
+    let (_db, repo) = TestDb::migrated();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let applied = repo
+            .apply_notification(event(b"e"), notification(&format!("ref-{i}"), "OPEN", None))
+            .await
+            .unwrap();
+        ids.push(applied.event_id);
+    }
+    let oldest_first =
+        EventFilter { limit: 2, order: EventOrder::OldestFirst, ..EventFilter::default() };
+
+    let mut seen = Vec::new();
+    let mut filter = oldest_first.clone();
+    loop {
+        let page = repo.events(filter.clone()).await.unwrap();
+        seen.extend(page.iter().map(|e| e.id));
+        match page.last() {
+            Some(last) => filter.after = Some(last.id),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "oldest first, each once");
+
+    let second = repo.events(EventFilter { after: Some(ids[1]), ..oldest_first.clone() });
+    assert_eq!(second.await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(), ids[2..4]);
+    let past_the_end = repo.events(EventFilter { after: Some(ids[4]), ..oldest_first.clone() });
+    assert!(past_the_end.await.unwrap().is_empty());
+
+    // The cursor combines with the other conditions.
+    repo.record_event(event(b"{"), EventNote::new(EventOutcome::MalformedJson)).await.unwrap();
+    let malformed = repo.record_event(event(b"{"), EventNote::new(EventOutcome::MalformedJson));
+    let malformed = malformed.await.unwrap();
+    let filtered = repo
+        .events(EventFilter {
+            outcome: Some(EventOutcome::Applied),
+            after: Some(ids[3]),
+            limit: 10,
+            order: EventOrder::OldestFirst,
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(filtered.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[4]]);
+    let newest = repo.events(EventFilter { after: Some(ids[4]), ..oldest_first }).await.unwrap();
+    assert_eq!(newest.last().map(|e| e.id), Some(malformed));
 }

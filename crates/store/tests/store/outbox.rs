@@ -6,7 +6,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 
 use payram_domain::PaymentStatus;
-use payram_ports::{OutboxRepository, OutboxState, PaymentRepository, RepositoryError};
+use payram_ports::{Ledger, Outbox, OutboxState, Queries, RepositoryError};
 use payram_store::StoreOptions;
 
 use crate::helpers::{TestDb, at, count, event, notification};
@@ -29,7 +29,7 @@ async fn each_credit_gets_one_pending_entry_due_at_once() {
     assert_eq!(count(&db, "credits"), 2);
     assert_eq!(count(&db, "outbox"), 2);
 
-    let due = repo.due_outbox(at("2026-03-04T05:06:07.123456Z"), 10).await.unwrap();
+    let due = Outbox::claim_due(&repo, at("2026-03-04T05:06:07.123456Z"), 10).await.unwrap();
     let credits: Vec<_> = due
         .iter()
         .map(|entry| (entry.credit.amount_usd.to_string(), entry.credit.status, entry.state))
@@ -44,7 +44,7 @@ async fn each_credit_gets_one_pending_entry_due_at_once() {
     );
     assert_eq!(due[1].credit, filled.credit.unwrap(), "the entry carries its credit whole");
     assert_eq!(due[1].attempts, 0);
-    assert!(repo.due_outbox(at("2026-03-04T05:06:07Z"), 10).await.unwrap().is_empty());
+    assert!(Outbox::claim_due(&repo, at("2026-03-04T05:06:07Z"), 10).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -66,43 +66,49 @@ async fn delivered_failed_and_dead_entries_are_recorded_and_listed_by_state() {
     }
     let now = at("2026-03-05T00:00:00Z");
     let ids: Vec<i64> =
-        repo.due_outbox(now, 10).await.unwrap().iter().map(|entry| entry.id).collect();
+        Outbox::claim_due(&repo, now, 10).await.unwrap().iter().map(|entry| entry.id).collect();
     assert_eq!(ids.len(), 3);
 
-    repo.outbox_delivered(ids[0], now).await.unwrap();
+    repo.delivered(ids[0], now).await.unwrap();
     let later = now + chrono::Duration::from_std(Duration::from_mins(1)).unwrap();
-    repo.outbox_failed(ids[1], "receiver answered 500".into(), Some(later)).await.unwrap();
-    repo.outbox_failed(ids[2], "connection refused".into(), None).await.unwrap();
+    repo.failed(ids[1], OutboxState::Pending, "receiver answered 500".into(), Some(later))
+        .await
+        .unwrap();
+    repo.failed(ids[2], OutboxState::Dead, "connection refused".into(), None).await.unwrap();
 
-    let delivered = repo.find_outbox(ids[0]).await.unwrap().unwrap();
+    let delivered = repo.find(ids[0]).await.unwrap().unwrap();
     assert_eq!(
         (delivered.state, delivered.attempts, delivered.delivered_at, delivered.next_attempt_at),
         (OutboxState::Delivered, 1, Some(now), None)
     );
-    let pending = repo.find_outbox(ids[1]).await.unwrap().unwrap();
+    let pending = repo.find(ids[1]).await.unwrap().unwrap();
     assert_eq!(
         (pending.state, pending.attempts, pending.next_attempt_at),
         (OutboxState::Pending, 1, Some(later))
     );
     assert_eq!(pending.last_error.as_deref(), Some("receiver answered 500"));
-    let dead = repo.find_outbox(ids[2]).await.unwrap().unwrap();
+    let dead = repo.find(ids[2]).await.unwrap().unwrap();
     assert_eq!((dead.state, dead.next_attempt_at), (OutboxState::Dead, None));
 
-    assert!(repo.due_outbox(now, 10).await.unwrap().is_empty(), "nothing due before `later`");
-    let due: Vec<i64> = repo.due_outbox(later, 10).await.unwrap().iter().map(|e| e.id).collect();
+    assert!(
+        Outbox::claim_due(&repo, now, 10).await.unwrap().is_empty(),
+        "nothing due before `later`"
+    );
+    let due: Vec<i64> =
+        Outbox::claim_due(&repo, later, 10).await.unwrap().iter().map(|e| e.id).collect();
     assert_eq!(due, [ids[1]]);
 
     let listed = |state| {
         let repo = repo.clone();
         async move {
-            let entries = repo.list_outbox(state, 100).await.unwrap();
+            let entries = repo.outbox(state, 100).await.unwrap();
             entries.iter().map(|entry| entry.id).collect::<Vec<_>>()
         }
     };
     assert_eq!(listed(None).await, [ids[2], ids[1], ids[0]], "newest first");
     assert_eq!(listed(Some(OutboxState::Dead)).await, [ids[2]]);
     assert_eq!(listed(Some(OutboxState::Delivered)).await, [ids[0]]);
-    assert_eq!(repo.find_outbox(9999).await.unwrap(), None);
+    assert_eq!(repo.find(9999).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -141,9 +147,9 @@ async fn stats_count_credits_exactly_and_the_backlogs() {
         .await
         .unwrap();
     }
-    let due = repo.due_outbox(at("2026-03-05T00:00:00Z"), 10).await.unwrap();
-    repo.outbox_delivered(due[0].id, at("2026-03-05T00:00:00Z")).await.unwrap();
-    repo.outbox_failed(due[1].id, "refused".into(), None).await.unwrap();
+    let due = Outbox::claim_due(&repo, at("2026-03-05T00:00:00Z"), 10).await.unwrap();
+    repo.delivered(due[0].id, at("2026-03-05T00:00:00Z")).await.unwrap();
+    repo.failed(due[1].id, OutboxState::Dead, "refused".into(), None).await.unwrap();
 
     let stats = repo.stats().await.unwrap();
     assert_eq!(stats.credits, 3);

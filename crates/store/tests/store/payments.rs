@@ -6,7 +6,7 @@ use diesel::{
 use payram_domain::{
     AuthMethod, CreditPolicy, EventOutcome, Outcome, PaymentStatus, PayoutNotification,
 };
-use payram_ports::{PaymentRepository, RepositoryError};
+use payram_ports::{EventNote, Ledger, Queries, RepositoryError};
 
 use crate::helpers::{TestDb, amount, at, count, customer, event, notification, reference};
 
@@ -48,7 +48,7 @@ async fn partial_then_filled_credits_the_difference() {
     assert_eq!(credits, [("ref-1", "20.00".to_owned()), ("ref-1", "30.00".to_owned())]);
     assert_eq!(view.credits[0].created_at, first.created_at);
 
-    let payment = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let payment = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     let record = payment.payment.record();
     assert_eq!(record.status, PaymentStatus::Filled);
     assert_eq!(record.credited_usd.to_string(), "50.00");
@@ -75,7 +75,7 @@ async fn the_same_filled_notification_three_times_credits_once() {
     assert_eq!(credited, [Some("50".to_owned()), None, None]);
     assert_eq!(count(&db, "credits"), 1);
 
-    let view = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let view = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     let outcomes: Vec<_> = view.events.iter().map(|event| event.outcome).collect();
     assert_eq!(outcomes, [EventOutcome::Applied, EventOutcome::Duplicate, EventOutcome::Duplicate]);
     assert!(view.events.windows(2).all(|pair| pair[0].id < pair[1].id));
@@ -93,7 +93,7 @@ async fn a_notification_behind_the_payment_is_stale_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!((stale.outcome, stale.credit), (Outcome::Stale, None));
-    let view = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let view = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     assert_eq!(view.payment.status(), PaymentStatus::Filled);
     assert_eq!(view.events[1].outcome, EventOutcome::Stale);
 }
@@ -107,7 +107,7 @@ async fn money_after_a_cancel_is_credited_and_marked_late() {
         .await
         .unwrap();
     assert_eq!(late.credit.unwrap().amount_usd.to_string(), "40.00");
-    let view = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let view = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     assert!(view.payment.record().late_payment);
 }
 
@@ -130,7 +130,7 @@ async fn amounts_round_trip_to_the_digit() {
         .unwrap();
     assert_eq!(applied.credit.unwrap().amount_usd.to_string(), "49.999999999999998");
 
-    let record = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap().payment;
+    let record = repo.payment(&reference("ref-1")).await.unwrap().unwrap().payment;
     let record = record.record();
     assert_eq!(record.amount.unwrap().to_string(), "50.00");
     assert_eq!(record.filled_amount_in_usd.unwrap().to_string(), "49.999999999999998");
@@ -154,7 +154,7 @@ async fn trailing_zeros_are_kept() {
     note.amount = Some(amount("82.00"));
     let checked = CreditPolicy::default().check(note).unwrap();
     repo.apply_notification(event(b"{}"), checked).await.unwrap();
-    let view = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let view = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     let record = view.payment.record();
     assert_eq!(record.amount.unwrap().to_string(), "82.00");
     assert_eq!(record.filled_amount_in_usd.unwrap().to_string(), "82.00");
@@ -208,7 +208,7 @@ async fn raw_bodies_are_stored_byte_for_byte() {
     assert_eq!(stored.status.as_deref(), Some("OPEN"));
     assert_eq!((stored.outcome.as_str(), stored.credited_usd.as_str()), ("applied", "0"));
 
-    let view = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let view = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     assert_eq!(view.events[0].received_at, at("2026-03-04T05:06:07.123456Z"));
 }
 
@@ -230,7 +230,7 @@ async fn an_unknown_status_is_recorded_and_creates_no_payment() {
         .await
         .unwrap();
     assert_eq!((applied.outcome, applied.credit), (Outcome::Ignored, None));
-    assert!(repo.find_payment(&reference("ref-1")).await.unwrap().is_none());
+    assert!(repo.payment(&reference("ref-1")).await.unwrap().is_none());
     assert_eq!(count(&db, "payments"), 0);
     let stored = stored_event(&db, applied.event_id);
     assert_eq!(stored.reference_id.as_deref(), Some("ref-1"));
@@ -238,7 +238,7 @@ async fn an_unknown_status_is_recorded_and_creates_no_payment() {
 
     // Once the payment exists, its ignored events are part of its history.
     repo.apply_notification(event(b"{}"), notification("ref-1", "OPEN", None)).await.unwrap();
-    let view = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let view = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     let outcomes: Vec<_> = view.events.iter().map(|event| event.outcome).collect();
     assert_eq!(outcomes, [EventOutcome::Ignored, EventOutcome::Applied]);
 }
@@ -274,9 +274,13 @@ async fn a_refused_body_is_recorded_with_its_reason() {
     let id = repo
         .record_event(
             refused,
-            EventOutcome::InvalidPayload,
-            Some(reference("ref-9")),
-            Some("status FILLED credits the customer but customer_id is missing".into()),
+            EventNote {
+                reference_id: Some(reference("ref-9")),
+                detail: Some(
+                    "status FILLED credits the customer but customer_id is missing".into(),
+                ),
+                ..EventNote::new(EventOutcome::InvalidPayload)
+            },
         )
         .await
         .unwrap();
@@ -293,7 +297,7 @@ async fn a_refused_body_is_recorded_with_its_reason() {
     );
 
     let malformed =
-        repo.record_event(event(b"{"), EventOutcome::MalformedJson, None, None).await.unwrap();
+        repo.record_event(event(b"{"), EventNote::new(EventOutcome::MalformedJson)).await.unwrap();
     assert!(malformed > id);
     assert_eq!(stored_event(&db, malformed).reference_id, None);
 }
@@ -325,7 +329,7 @@ async fn an_unreadable_stored_amount_is_corrupt_not_a_panic() {
     let (db, repo) = TestDb::migrated();
     repo.apply_notification(event(b"1"), notification("ref-1", "FILLED", Some("5"))).await.unwrap();
     diesel::sql_query("UPDATE payments SET credited_usd = 'five'").execute(&mut db.raw()).unwrap();
-    let err = repo.find_payment(&reference("ref-1")).await.unwrap_err();
+    let err = repo.payment(&reference("ref-1")).await.unwrap_err();
     assert!(matches!(err, RepositoryError::Corrupt(_)), "{err:?}");
     let err = repo
         .apply_notification(event(b"2"), notification("ref-1", "OVER_FILLED", Some("6")))
@@ -354,6 +358,6 @@ async fn a_duplicate_credit_number_is_a_conflict_and_writes_nothing() {
         .unwrap_err();
     assert!(matches!(err, RepositoryError::Conflict), "{err:?}");
     assert_eq!(count(&db, "events"), 1);
-    let view = repo.find_payment(&reference("ref-1")).await.unwrap().unwrap();
+    let view = repo.payment(&reference("ref-1")).await.unwrap().unwrap();
     assert_eq!(view.payment.status(), PaymentStatus::PartiallyFilled);
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use payram_domain::{EventOutcome, Outcome, PaymentStatus};
-use payram_ports::{NewEvent, Origin, PaymentRepository, ReconcileCandidate};
+use payram_ports::{Ledger, NewEvent, Origin, Queries, ReconcileCandidate, ReconcileQueue};
 use payram_store::SqliteRepository;
 
 use crate::helpers::{TestDb, at, event, notification};
@@ -37,7 +37,7 @@ async fn unsettled_payments_quiet_since_the_cutoff_are_listed_the_longest_quiet_
     apply(&repo, "open-new", "OPEN", "", "2026-03-04T12:30:00Z").await;
 
     let candidates = repo
-        .payments_to_reconcile(UNSETTLED.to_vec(), at("2026-03-04T12:00:00Z"), 100)
+        .quiet_payments(UNSETTLED.to_vec(), at("2026-03-04T12:00:00Z"), None, 100)
         .await
         .unwrap();
 
@@ -53,12 +53,12 @@ async fn the_cutoff_is_inclusive_and_the_limit_keeps_the_longest_quiet() {
     apply(&repo, "a", "OPEN", "", "2026-03-04T10:00:00Z").await;
     apply(&repo, "b", "OPEN", "", "2026-03-04T11:00:00Z").await;
 
-    let at_b = repo.payments_to_reconcile(UNSETTLED.to_vec(), at("2026-03-04T11:00:00Z"), 100);
+    let at_b = repo.quiet_payments(UNSETTLED.to_vec(), at("2026-03-04T11:00:00Z"), None, 100);
     assert_eq!(references(&at_b.await.unwrap()), ["a", "b"]);
-    let limited = repo.payments_to_reconcile(UNSETTLED.to_vec(), at("2026-03-04T11:00:00Z"), 1);
+    let limited = repo.quiet_payments(UNSETTLED.to_vec(), at("2026-03-04T11:00:00Z"), None, 1);
     assert_eq!(references(&limited.await.unwrap()), ["a"]);
     let only =
-        repo.payments_to_reconcile(vec![PaymentStatus::Cancelled], at("2026-03-05T00:00:00Z"), 9);
+        repo.quiet_payments(vec![PaymentStatus::Cancelled], at("2026-03-05T00:00:00Z"), None, 9);
     assert!(only.await.unwrap().is_empty());
 }
 
@@ -68,7 +68,7 @@ async fn any_later_event_even_a_duplicate_makes_a_payment_heard_of() {
     apply(&repo, "r-1", "OPEN", "", "2026-03-04T10:00:00Z").await;
     let cutoff = at("2026-03-04T12:00:00Z");
     assert_eq!(
-        references(&repo.payments_to_reconcile(UNSETTLED.to_vec(), cutoff, 9).await.unwrap()),
+        references(&repo.quiet_payments(UNSETTLED.to_vec(), cutoff, None, 9).await.unwrap()),
         ["r-1"]
     );
 
@@ -83,8 +83,8 @@ async fn any_later_event_even_a_duplicate_makes_a_payment_heard_of() {
         .unwrap();
     assert_eq!(duplicate.outcome, Outcome::Duplicate);
 
-    assert!(repo.payments_to_reconcile(UNSETTLED.to_vec(), cutoff, 9).await.unwrap().is_empty());
-    let later = repo.payments_to_reconcile(UNSETTLED.to_vec(), cutoff + Duration::hours(1), 9);
+    assert!(repo.quiet_payments(UNSETTLED.to_vec(), cutoff, None, 9).await.unwrap().is_empty());
+    let later = repo.quiet_payments(UNSETTLED.to_vec(), cutoff + Duration::hours(1), None, 9);
     assert_eq!(later.await.unwrap()[0].last_event_at, cutoff + Duration::minutes(30));
 }
 
@@ -110,15 +110,51 @@ async fn a_reconciliation_event_is_stored_with_its_origin_and_credits_once() {
 
     assert_eq!(applied.credit.unwrap().amount_usd.to_string(), "50.00");
     assert_eq!((again.outcome, again.credit), (Outcome::Duplicate, None));
-    let stored = repo.find_event(applied.event_id).await.unwrap().unwrap();
+    let stored = repo.event(applied.event_id).await.unwrap().unwrap();
     assert_eq!(stored.origin, Origin::Reconciliation);
     assert_eq!(stored.outcome, EventOutcome::Applied);
     assert_eq!(stored.raw_body, br#"{"referenceID":"r-1","paymentState":"FILLED"}"#);
     assert!(
-        repo.payments_to_reconcile(UNSETTLED.to_vec(), at("2026-03-05T00:00:00Z"), 9)
+        repo.quiet_payments(UNSETTLED.to_vec(), at("2026-03-05T00:00:00Z"), None, 9)
             .await
             .unwrap()
             .is_empty(),
         "a filled payment is settled"
     );
+}
+
+#[tokio::test]
+async fn quiet_payments_are_paged_after_a_cursor_without_repeats() {
+    let (_db, repo) = TestDb::migrated();
+    // "a" and "b" were last heard of at the same time: the reference breaks the tie.
+    apply(&repo, "b", "OPEN", "", "2026-03-04T10:00:00Z").await;
+    apply(&repo, "c", "PARTIALLY_FILLED", "20", "2026-03-04T09:00:00Z").await;
+    apply(&repo, "a", "OPEN", "", "2026-03-04T10:00:00Z").await;
+    // After every cursor below, but not quiet, or settled: never listed.
+    apply(&repo, "d", "OPEN", "", "2026-03-04T12:30:00Z").await;
+    apply(&repo, "e", "FILLED", "50", "2026-03-04T10:30:00Z").await;
+    let cutoff = at("2026-03-04T12:00:00Z");
+
+    let first = repo.quiet_payments(UNSETTLED.to_vec(), cutoff, None, 2).await.unwrap();
+    assert_eq!(references(&first), ["c", "a"]);
+
+    let second = repo.quiet_payments(UNSETTLED.to_vec(), cutoff, first.last().cloned(), 2);
+    let second = second.await.unwrap();
+    assert_eq!(references(&second), ["b"], "same time as the cursor, later reference");
+    assert_eq!(second[0].last_event_at, at("2026-03-04T10:00:00Z"));
+
+    // "a" was last heard of at the cursor's time but sorts before "b": not repeated.
+    let third = repo.quiet_payments(UNSETTLED.to_vec(), cutoff, second.last().cloned(), 2);
+    assert!(third.await.unwrap().is_empty());
+
+    // The walk with a page size of one sees each quiet payment once, in order.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = repo.quiet_payments(UNSETTLED.to_vec(), cutoff, after, 1).await.unwrap();
+        let Some(last) = page.last().cloned() else { break };
+        seen.extend(references(&page).into_iter().map(str::to_owned));
+        after = Some(last);
+    }
+    assert_eq!(seen, ["c", "a", "b"]);
 }

@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 /// When failed events are retried: exponential backoff with jitter, then a dead letter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -42,6 +44,26 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// When the next attempt is due, `now` plus [`RetryPolicy::next_delay`], or `None` when
+    /// no attempt is left (the event or entry is dead). The one place that decides both.
+    #[must_use]
+    pub fn next_attempt_at(
+        &self,
+        now: DateTime<Utc>,
+        failed_attempts: u32,
+        seed: u64,
+    ) -> Option<DateTime<Utc>> {
+        let delay = self.next_delay(failed_attempts, seed)?;
+        Some(
+            TimeDelta::from_std(delay)
+                .ok()
+                .and_then(|delay| now.checked_add_signed(delay))
+                .unwrap_or(now),
+        )
+    }
+}
+
 /// `SplitMix64`'s finaliser: a well-spread hash of the seed.
 const fn mix(seed: u64) -> u64 {
     let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -80,6 +102,14 @@ mod tests {
             (0..50).map(|seed| policy().next_delay(1, seed).unwrap()).collect();
         assert!(delays.len() > 25, "jitter spreads retries: {delays:?}");
         assert_eq!(policy().next_delay(3, 42), policy().next_delay(3, 42));
+    }
+
+    #[test]
+    fn the_next_attempt_is_due_after_the_delay_and_never_after_the_last() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let next = policy().next_attempt_at(now, 1, 7).unwrap();
+        assert_eq!(next - now, TimeDelta::from_std(policy().next_delay(1, 7).unwrap()).unwrap());
+        assert_eq!(policy().next_attempt_at(now, 5, 7), None);
     }
 
     #[test]

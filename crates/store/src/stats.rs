@@ -1,0 +1,60 @@
+//! The figures of `/metrics` and `/readyz`, read in one go.
+
+use diesel::prelude::*;
+
+use payram_domain::{Amount, EventOutcome};
+use payram_ports::{Origin, OutboxState, Stats};
+
+use crate::{
+    error::{BadColumn, Failure},
+    model::{stored_amount, stored_timestamp},
+    schema::{credits, events, outbox},
+};
+
+/// Figures about the whole store. Money is summed exactly, in Rust.
+pub(crate) fn stats(conn: &mut SqliteConnection) -> Result<Stats, Failure> {
+    let corrupt = |err: BadColumn| Failure::Corrupt(err.into());
+    let amounts: Vec<(i64, String)> =
+        credits::table.select((credits::id, credits::amount_usd)).load(conn)?;
+    let mut credited_usd = Amount::ZERO;
+    for (id, text) in &amounts {
+        let amount = stored_amount("credits", "amount_usd", *id, text).map_err(corrupt)?;
+        credited_usd = credited_usd
+            .checked_add(amount)
+            .ok_or_else(|| Failure::Corrupt("the sum of all credits overflows".into()))?;
+    }
+    let count_events = |conn: &mut SqliteConnection, outcome: EventOutcome| {
+        events::table.filter(events::outcome.eq(outcome.as_str())).count().get_result::<i64>(conn)
+    };
+    let count_outbox = |conn: &mut SqliteConnection, state: OutboxState| {
+        outbox::table.filter(outbox::state.eq(state.as_str())).count().get_result::<i64>(conn)
+    };
+    let failed_events = count_events(conn, EventOutcome::Failed)?;
+    let dead_events = count_events(conn, EventOutcome::Dead)?;
+    let outbox_pending = count_outbox(conn, OutboxState::Pending)?;
+    let outbox_dead = count_outbox(conn, OutboxState::Dead)?;
+    let corrections: i64 = events::table
+        .filter(events::origin.eq(Origin::Reconciliation.as_str()))
+        .filter(events::outcome.eq(EventOutcome::Applied.as_str()))
+        .count()
+        .get_result(conn)?;
+    let oldest: Option<String> = outbox::table
+        .filter(outbox::state.eq(OutboxState::Pending.as_str()))
+        .select(diesel::dsl::min(outbox::created_at))
+        .first(conn)?;
+    let oldest_pending_outbox = oldest
+        .map(|text| stored_timestamp("outbox", "created_at", 0, &text))
+        .transpose()
+        .map_err(corrupt)?;
+    let count = |n: i64| u64::try_from(n).unwrap_or_default();
+    Ok(Stats {
+        credits: count(i64::try_from(amounts.len()).unwrap_or(i64::MAX)),
+        credited_usd,
+        failed_events: count(failed_events),
+        dead_events: count(dead_events),
+        outbox_pending: count(outbox_pending),
+        outbox_dead: count(outbox_dead),
+        oldest_pending_outbox,
+        reconciliation_corrections: count(corrections),
+    })
+}
