@@ -4,10 +4,15 @@ CARGO ?= cargo
 .PHONY: help fmt fmt-check lint check-layers test test-deps doc ci run fuzz bench
 
 # Crates that must stay framework- and storage-free, and what they may never depend on.
-PURE_CRATES := payram_domain payram_ports
+PURE_CRATES := payram_domain payram_ports payram_core
 PURE_FORBIDDEN := diesel|diesel_migrations|actix-web|actix-http|actix-rt|actix-server|tokio|r2d2|libsqlite3-sys|serde|serde_json
 WIRE_CRATES := payram_protocol
 WIRE_FORBIDDEN := diesel|diesel_migrations|actix-web|actix-http|actix-rt|actix-server|tokio|r2d2|libsqlite3-sys
+# Adapters implement ports; they never reach the use cases or each other (only the app wires).
+ADAPTER_CRATES := payram_store payram_http payram_forward payram_api
+ADAPTER_FORBIDDEN := payram_core|payram_merchant|payram_store|payram_http|payram_forward|payram_api
+# The PayRam emulator is for other services' tests too: the domain, the protocol and HTTP only.
+SIMULATOR_FORBIDDEN := payram_ports|payram_core|payram_store|payram_http|payram_merchant|diesel|actix-web
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-13s %s\n", $$1, $$2}'
@@ -28,7 +33,12 @@ check-layers: ## Inner crates must not depend on frameworks, storage or the runt
 	@for c in $(WIRE_CRATES); do \
 	  bad=$$($(CARGO) tree --locked -p $$c -e normal --prefix none --format '{p}' | grep -E '^($(WIRE_FORBIDDEN)) ' | sort -u); \
 	  if [ -n "$$bad" ]; then echo "$$c depends on a forbidden crate: $$bad"; exit 1; fi; done
-	@echo "check-layers: domain, ports and protocol depend on no framework, storage or runtime"
+	@for c in $(ADAPTER_CRATES); do \
+	  bad=$$($(CARGO) tree --locked -p $$c -e normal --prefix none --format '{p}' | grep -v "^$$c " | grep -E '^($(ADAPTER_FORBIDDEN)) ' | sort -u); \
+	  if [ -n "$$bad" ]; then echo "$$c depends on a forbidden crate: $$bad"; exit 1; fi; done
+	@bad=$$($(CARGO) tree --locked -p payram_simulator -e normal --prefix none --format '{p}' | grep -E '^($(SIMULATOR_FORBIDDEN)) ' | sort -u); \
+	  if [ -n "$$bad" ]; then echo "payram_simulator depends on a forbidden crate: $$bad"; exit 1; fi
+	@echo "check-layers: domain, ports, core and protocol depend on no framework, storage or runtime; adapters on no use case or other adapter; the simulator on no port or adapter"
 
 # The end-to-end tests verify forwarded credits with the official Standard Webhooks library
 # (Python, from PyPI) and drive the dashboard in Debian's headless Chromium through Selenium's
@@ -43,8 +53,9 @@ test-deps: ## Install what the tests need beyond Cargo (Chromium, chromedriver, 
 	@$(E2E_VENV)/bin/python -c 'import standardwebhooks, selenium, jsonschema' 2>/dev/null || { \
 	  python3 -m venv $(E2E_VENV) && $(E2E_VENV)/bin/pip install --quiet $(E2E_PYTHON_PACKAGES); }
 
-test: test-deps ## Unit, adapter and end-to-end tests (the README's test command)
+test: test-deps ## Every test: unit, adapter, end-to-end and system tests (the README's test command)
 	PAYRAM_E2E_PYTHON=$(E2E_VENV)/bin/python $(CARGO) test --workspace --all-features --locked
+	$(CARGO) run --quiet --locked -p payram_example_consumer -- --vectors tests/fixtures/vectors
 
 doc: ## Docs build; broken intra-doc links are errors
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked

@@ -2,17 +2,21 @@
 //! its file system full, the webhook answers 503, nothing is half-applied, the server keeps
 //! running, and the same delivery succeeds once storage returns, without a restart.
 //!
-//! The file-system faults need root (mount, chattr), as in CI; without it they fail, never
-//! skip.
+//! The file-system faults need root (mount, chattr), as in CI: they are compiled with the
+//! `system-tests` feature (which `make test` turns on) and then fail without root, never skip.
 
+use std::path::Path;
+#[cfg(feature = "system-tests")]
 use std::{
     io::{ErrorKind, Write},
-    path::{Path, PathBuf},
+    path::PathBuf,
 };
 
 use serde_json::json;
 
-use crate::helpers::{Db, Mount, TestApp, check_ledger, run_root_command};
+use crate::helpers::{Db, TestApp, check_ledger};
+#[cfg(feature = "system-tests")]
+use crate::helpers::{Mount, run_root_command};
 
 /// A FILLED notification of `reference` for 75.00 USD, with `padding` bytes of an unknown
 /// field (PayRam's bodies carry fields the merchant ignores).
@@ -92,6 +96,7 @@ async fn a_database_locked_beyond_the_busy_timeout_answers_503_then_recovers() {
     assert_applied_once(&app, &db_path, &body, reference).await;
 }
 
+#[cfg(feature = "system-tests")]
 #[tokio::test]
 async fn a_full_file_system_answers_503_then_recovers_when_space_is_freed() {
     let reference = "fault-full";
@@ -117,6 +122,7 @@ async fn a_full_file_system_answers_503_then_recovers_when_space_is_freed() {
     drop(mount);
 }
 
+#[cfg(feature = "system-tests")]
 #[tokio::test]
 async fn unwritable_database_files_answer_503_then_recover_when_writable_again() {
     let reference = "fault-immutable";
@@ -146,12 +152,14 @@ async fn unwritable_database_files_answer_503_then_recover_when_writable_again()
 }
 
 /// One ordinary delivery, so that the database is in use before the fault.
+#[cfg(feature = "system-tests")]
 async fn warm_up(app: &TestApp) {
     let (code, answer) = app.post_signed(&filled("fault-warm-up", 0)).await;
     assert_eq!((code, answer["outcome"].as_str()), (200, Some("applied")), "{answer}");
 }
 
 /// Fills the file system of `dir` to the last byte; returns the file to delete to free it.
+#[cfg(feature = "system-tests")]
 fn fill(dir: &Path) -> PathBuf {
     let path = dir.join("filler");
     let mut file = std::fs::File::create(&path).unwrap();
@@ -180,6 +188,7 @@ fn fill(dir: &Path) -> PathBuf {
     path
 }
 
+#[cfg(feature = "system-tests")]
 #[tokio::test]
 async fn a_file_system_gone_read_only_answers_503_and_recovers_after_a_remount() {
     let reference = "fault-read-only";

@@ -659,10 +659,12 @@ pub(crate) fn check_ledger(db: &mut Db) -> (HashMap<String, u64>, HashMap<String
 
 /// A file system mounted for one test (size-limited tmpfs, or a loop-mounted ext4 image);
 /// unmounted on drop. Mounting needs root; a test that needs it fails loudly without it.
+#[cfg(feature = "system-tests")]
 pub(crate) struct Mount {
     dir: TempDir,
 }
 
+#[cfg(feature = "system-tests")]
 impl Mount {
     /// A tmpfs of `size` (e.g. `"8m"`).
     pub(crate) fn tmpfs(size: &str) -> Self {
@@ -735,6 +737,7 @@ impl Mount {
     }
 }
 
+#[cfg(feature = "system-tests")]
 impl Drop for Mount {
     fn drop(&mut self) {
         let mountpoint = self.path();
@@ -751,6 +754,7 @@ impl Drop for Mount {
 
 /// Runs a command that needs root (mount, chattr, ...) and panics with its output if it fails:
 /// a fault that cannot be injected must fail the test, never skip it.
+#[cfg(feature = "system-tests")]
 pub(crate) fn run_root_command(program: &str, args: &[&str]) {
     let output = std::process::Command::new(program)
         .args(args)
@@ -808,6 +812,7 @@ fn answer_fixed(mut stream: std::net::TcpStream, status: u16, body: &str) -> std
 }
 
 /// What a Python test script printed, and whether it succeeded.
+#[cfg(feature = "system-tests")]
 pub(crate) struct ScriptRun {
     pub(crate) success: bool,
     pub(crate) stdout: String,
@@ -816,6 +821,7 @@ pub(crate) struct ScriptRun {
 
 /// Runs `tests/e2e/scripts/<script>` with the Python interpreter that `make test-deps`
 /// prepared (`PAYRAM_E2E_PYTHON`, else `target/e2e-venv`), with `args` and `stdin` as input.
+#[cfg(feature = "system-tests")]
 pub(crate) async fn run_python(script: &str, args: &[&str], stdin: &[u8]) -> ScriptRun {
     use tokio::io::AsyncWriteExt;
 
