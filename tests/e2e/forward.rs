@@ -168,6 +168,20 @@ async fn verify_with_standard_webhooks(secret: &str, deliveries: &[Received]) {
     assert_eq!(run.stdout.trim(), format!("verified {}", deliveries.len()));
 }
 
+/// Polls the admin API until the outbox entries of `query` are `ready` (bounded by
+/// `DELIVERY_LIMIT`, not a sleep): a delivery is recorded just after the receiver answers.
+async fn outbox_when(app: &TestApp, query: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + DELIVERY_LIMIT;
+    loop {
+        let entries = outbox(app, query).await;
+        if ready(&entries) {
+            return entries;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "outbox{query} never ready: {entries:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn outbox(app: &TestApp, query: &str) -> Vec<Value> {
     let (code, answer) = app.admin_get(&format!("/api/outbox{query}")).await;
     assert_eq!(code, 200, "{answer}");
@@ -217,7 +231,8 @@ async fn every_credit_is_forwarded_signed_and_retried_until_a_2xx() {
     verify_with_standard_webhooks(SECRET, &[attempts[0].clone(), first.clone(), second.clone()])
         .await;
 
-    let entries = outbox(&app, "?state=delivered").await;
+    // The receiver got the second credit; the server records the delivery just after.
+    let entries = outbox_when(&app, "?state=delivered", |entries| entries.len() == 2).await;
     let summary: Vec<(Value, Value)> =
         entries.iter().map(|e| (e["amount_usd"].clone(), e["attempts"].clone())).collect();
     assert_eq!(summary, [(json!("60.00"), json!(1)), (json!("40.00"), json!(3))]);
@@ -233,16 +248,7 @@ async fn after_the_last_attempt_an_entry_is_dead_and_a_replay_delivers_it() {
     let (first, second) = (merchant.next().await, merchant.next().await);
     assert_eq!(first.header("webhook-id"), second.header("webhook-id"));
 
-    // Poll the admin API until the second failure is recorded (bounded, not a sleep).
-    let deadline = tokio::time::Instant::now() + DELIVERY_LIMIT;
-    let dead = loop {
-        let dead = outbox(&app, "?state=dead").await;
-        if !dead.is_empty() {
-            break dead;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the entry never became dead");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let dead = outbox_when(&app, "?state=dead", |dead| !dead.is_empty()).await;
     assert_eq!(dead[0]["attempts"], 2);
     assert!(dead[0]["last_error"].as_str().unwrap().contains("500"), "{}", dead[0]);
     assert!(app.log().contains("DEAD LETTER"), "a dead letter is logged loudly");
