@@ -198,6 +198,7 @@ mod tests {
             "RECONCILE_INTERVAL",
             "RECONCILE_OLDER_THAN",
             "CONFIRM_BEFORE_CREDIT",
+            "SQLITE_SYNCHRONOUS",
         ] {
             assert!(serve.contains(name), "serve --help lacks {name}");
         }

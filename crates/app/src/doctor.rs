@@ -153,6 +153,7 @@ async fn newest_reference(args: &DoctorArgs) -> Option<ReferenceId> {
     let config = crate::CoreConfig {
         database_url: database.database_url.clone(),
         busy_timeout: database.busy_timeout(),
+        synchronous: database.sqlite_synchronous,
         credit_policy: payram_domain::CreditPolicy::default(),
         retry: payram_core::RetryPolicy::default(),
         forward_credits: false,

@@ -196,6 +196,7 @@ impl EventsArgs {
         Ok(CoreConfig {
             database_url: self.database.database_url.clone(),
             busy_timeout: self.database.busy_timeout(),
+            synchronous: self.database.sqlite_synchronous,
             credit_policy: self.policy.credit_policy()?,
             retry: self.retry.policy()?,
             forward_credits: self.forward.forwarding()?.is_some(),

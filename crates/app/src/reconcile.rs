@@ -66,6 +66,7 @@ pub fn reconciler(args: &ReconcileArgs) -> anyhow::Result<ReconcileService> {
     let config = CoreConfig {
         database_url: args.database.database_url.clone(),
         busy_timeout: args.database.busy_timeout(),
+        synchronous: args.database.sqlite_synchronous,
         credit_policy: args.policy.credit_policy()?,
         retry: args.retry.policy()?,
         forward_credits: args.forward.forwarding()?.is_some(),

@@ -10,6 +10,7 @@ use payram_api::{ApiConfig, ConfigError};
 use payram_core::RetryPolicy;
 use payram_domain::{CreditPolicy, PaymentStatus};
 use payram_protocol::{ApiKeys, KeysError};
+use payram_store::Synchronous;
 
 use crate::{
     CoreConfig,
@@ -35,6 +36,27 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub db_busy_timeout_ms: u64,
+
+    /// When a commit is durable: `full` (the default: an acknowledged webhook survives a power
+    /// loss) or `normal` (faster, but the last acknowledged webhooks before a power loss or an
+    /// OS crash may be lost, and PayRam will not send them again). Weaker; opt-in only.
+    #[arg(
+        long,
+        env = "SQLITE_SYNCHRONOUS",
+        default_value = "full",
+        value_name = "full|normal",
+        value_parser = parse_synchronous,
+        global = true
+    )]
+    pub sqlite_synchronous: Synchronous,
+}
+
+fn parse_synchronous(text: &str) -> Result<Synchronous, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "full" => Ok(Synchronous::Full),
+        "normal" => Ok(Synchronous::Normal),
+        other => Err(format!("{other:?} is not full or normal")),
+    }
 }
 
 /// How events whose processing failed are retried (shared by `serve` and `events`).
@@ -285,6 +307,7 @@ pub struct ServeArgs {
 pub struct Settings {
     pub database_url: String,
     pub db_busy_timeout: Duration,
+    pub sqlite_synchronous: Synchronous,
     pub api_keys: ApiKeys,
     pub bind_addr: SocketAddr,
     pub webhook_path: String,
@@ -380,6 +403,7 @@ impl ServeArgs {
         Ok(Settings {
             database_url: self.database.database_url.clone(),
             db_busy_timeout: self.database.busy_timeout(),
+            sqlite_synchronous: self.database.sqlite_synchronous,
             api_keys,
             bind_addr: self.bind_addr,
             webhook_path: self.webhook_path.clone(),
@@ -403,6 +427,7 @@ impl Settings {
         CoreConfig {
             database_url: self.database_url.clone(),
             busy_timeout: self.db_busy_timeout,
+            synchronous: self.sqlite_synchronous,
             credit_policy: self.credit_policy.clone(),
             retry: self.retry_policy,
             forward_credits: self.forwarding.is_some(),
@@ -477,6 +502,15 @@ mod tests {
         assert_eq!(settings.credit_policy, CreditPolicy::default());
         assert!(!settings.require_signature);
         assert_eq!(settings.max_body_bytes, 65536);
+    }
+
+    #[test]
+    fn commits_are_durable_unless_normal_is_asked_for() {
+        let full = parse(&["--api-keys", "k"]).unwrap();
+        assert_eq!(full.sqlite_synchronous, Synchronous::Full);
+        let normal = parse(&["--api-keys", "k", "--sqlite-synchronous", "NORMAL"]).unwrap();
+        assert_eq!(normal.sqlite_synchronous, Synchronous::Normal);
+        assert!(parse_synchronous("off").is_err(), "only full or normal");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use payram_core::{
 use payram_domain::CreditPolicy;
 use payram_http::{HttpConfig, Metrics, ProtocolParser, Readiness};
 use payram_ports::{OutboxUseCases, PaymentUseCases, Queries};
-use payram_store::{SqliteRepository, StoreError, StoreOptions};
+use payram_store::{SqliteRepository, StoreError, StoreOptions, Synchronous};
 
 use crate::{
     forward::Forwarding,
@@ -26,6 +26,8 @@ use crate::{
 pub struct CoreConfig {
     pub database_url: String,
     pub busy_timeout: Duration,
+    /// When a commit is durable (`SQLITE_SYNCHRONOUS`).
+    pub synchronous: Synchronous,
     pub credit_policy: CreditPolicy,
     pub retry: RetryPolicy,
     /// Every credit also gets an outbox entry to forward (`CREDIT_FORWARD_URL` is set).
@@ -47,6 +49,7 @@ impl Core {
         let options = StoreOptions {
             busy_timeout: config.busy_timeout,
             outbox: config.forward_credits,
+            synchronous: config.synchronous,
             ..StoreOptions::default()
         };
         let store = Arc::new(payram_store::connect(&config.database_url, &options)?);

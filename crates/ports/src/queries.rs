@@ -48,8 +48,12 @@ pub trait Queries: Send + Sync {
     /// For each key position that authenticated a webhook: how many and when last.
     async fn key_usage(&self) -> Result<Vec<KeyUse>, RepositoryError>;
 
-    /// Figures about the whole store, for monitoring; also proves the database answers.
+    /// Figures about the whole store, for monitoring. Adapters MUST answer it without scanning
+    /// the ledger or the event log (running totals, indexed counts).
     async fn stats(&self) -> Result<Stats, RepositoryError>;
+
+    /// Proves the database answers (readiness), reading a constant amount of data.
+    async fn ping(&self) -> Result<(), RepositoryError>;
 
     /// Outbox entries in `state` (any state when `None`), newest first, at most `limit`.
     async fn outbox(

@@ -110,6 +110,7 @@ pub(crate) fn apply_notification(
                 })
                 .returning(credits::id)
                 .get_result::<i64>(conn)?;
+            crate::totals::add_credit(conn, credit.amount)?;
             if outbox {
                 // The outbox entry commits with its credit, or neither does.
                 diesel::insert_into(outbox::table)

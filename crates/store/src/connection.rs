@@ -1,6 +1,6 @@
 //! Opening the database: WAL mode, migrations and the connection pool.
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::mpsc, time::Duration};
 
 use diesel::{
     connection::SimpleConnection,
@@ -12,7 +12,10 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use payram_ports::BoxError;
 
-use crate::{SqliteRepository, StoreError};
+use crate::{
+    SqliteRepository, StoreError,
+    writer::{self, Writer, WriterOptions},
+};
 
 /// The migrations of `migrations/sqlite`, compiled into the binary (`build.rs` rebuilds the
 /// crate when they change).
@@ -30,14 +33,51 @@ pub struct StoreOptions {
     /// Whether every credit gets an outbox entry in its transaction, to be forwarded to the
     /// merchant's application (`CREDIT_FORWARD_URL`).
     pub outbox: bool,
+    /// When a commit is durable (`SQLITE_SYNCHRONOUS`).
+    pub synchronous: Synchronous,
+    /// How the single writer queues and batches.
+    pub writer: WriterOptions,
 }
 
 impl Default for StoreOptions {
-    /// 8 connections, 5 seconds, no outbox.
+    /// 8 read connections, 5 seconds, no outbox, `synchronous = FULL`, the writer's defaults.
     fn default() -> Self {
-        Self { pool_size: 8, busy_timeout: Duration::from_secs(5), outbox: false }
+        Self {
+            pool_size: 8,
+            busy_timeout: Duration::from_secs(5),
+            outbox: false,
+            synchronous: Synchronous::Full,
+            writer: WriterOptions::default(),
+        }
     }
 }
+
+/// SQLite's `synchronous` setting for the writer's commits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Every commit is on disk before it is acknowledged, power loss included: the default,
+    /// because an acknowledged webhook is never delivered again.
+    #[default]
+    Full,
+    /// WAL's usual setting: a commit survives a crash of the process, but the last commits
+    /// before a power loss or an OS crash may be lost. Weaker; opt-in only.
+    Normal,
+}
+
+impl Synchronous {
+    const fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+/// How much longer than the busy timeout a caller waits for the writer's answer.
+const WRITER_GRACE: Duration = Duration::from_millis(500);
+
+/// How often the WAL is checkpointed, off the writer's path.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The file path of a database URL: accepts `sqlite://PATH`, `sqlite:PATH` and a bare `PATH`.
 ///
@@ -160,7 +200,8 @@ fn open_existing(path: &str) -> Result<SqliteConnection, StoreError> {
 }
 
 /// Opens the store: switches the file to WAL mode once, refuses a database with pending
-/// migrations (it never migrates), then fills a pool of `options.pool_size` connections.
+/// migrations (it never migrates), starts the single writer on one connection and the WAL
+/// checkpointer on another, then fills a pool of `options.pool_size` read-only connections.
 pub fn connect(database_url: &str, options: &StoreOptions) -> Result<SqliteRepository, StoreError> {
     if options.pool_size == 0 {
         return Err(StoreError::InvalidOptions("the pool needs at least one connection"));
@@ -180,18 +221,45 @@ pub fn connect(database_url: &str, options: &StoreOptions) -> Result<SqliteRepos
             versions: versions.collect(),
         });
     }
-    drop(conn);
+    // The ledger's running totals, summed once if missing, so the first credit does not pay
+    // for it. Best effort: a read-only or locked database is still opened (its writes fail on
+    // their own, and a credit writes the row itself when it is still missing).
+    if let Err(failure) = crate::totals::ensure(&mut conn) {
+        let error = payram_ports::RepositoryError::from(failure);
+        tracing::warn!(path, error = %payram_ports::ErrorChain(&error),
+            "the ledger totals could not be written now");
+    }
+
+    // The writer: this connection, its automatic checkpoints off (the checkpointer runs them
+    // between batches), and the durability asked for.
+    let busy_timeout_ms = millis(options.busy_timeout);
+    let configure_error = |source: diesel::result::Error| StoreError::Configure {
+        path: path.to_owned(),
+        source: source.into(),
+    };
+    conn.batch_execute(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = 0;",
+        options.synchronous.pragma()
+    ))
+    .map_err(configure_error)?;
+    let spawn_error =
+        |source: std::io::Error| StoreError::Pool { path: path.to_owned(), source: source.into() };
+    // A caller waits a little longer than the busy timeout, so that a batch refused a lock
+    // answers with why; past that it gives up, and its command is never applied.
+    let patience = options.busy_timeout + WRITER_GRACE;
+    let writer = Writer::start(conn, options.writer, patience).map_err(spawn_error)?;
+    let (checkpoints, stop) = mpsc::channel();
+    writer::checkpointer(open(path, options.busy_timeout)?, CHECKPOINT_INTERVAL, stop)
+        .map_err(spawn_error)?;
 
     let pool = Pool::builder()
         .max_size(options.pool_size)
         .connection_timeout(options.busy_timeout)
-        .connection_customizer(Box::new(ConnectionPragmas {
-            busy_timeout_ms: millis(options.busy_timeout),
-        }))
+        .connection_customizer(Box::new(ConnectionPragmas { busy_timeout_ms }))
         .error_handler(Box::new(TraceErrors))
         .build(ConnectionManager::<SqliteConnection>::new(path))
         .map_err(|source| StoreError::Pool { path: path.to_owned(), source: Box::new(source) })?;
-    Ok(SqliteRepository::new(pool, options.outbox))
+    Ok(SqliteRepository::new(pool, writer, options.outbox, checkpoints))
 }
 
 /// One connection with the busy timeout set, on a file switched to WAL mode.
@@ -243,11 +311,11 @@ impl CustomizeConnection<SqliteConnection, r2d2::Error> for ConnectionPragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), r2d2::Error> {
         // busy_timeout first: the other pragmas must not fail on a lock (P1).
         // foreign_keys is off by default and per connection in SQLite.
-        // synchronous = FULL, not WAL's usual NORMAL: NORMAL may lose the last commits on
-        // power loss, and an acknowledged webhook is never redelivered, so a commit must be
-        // durable before the answer.
+        // synchronous = FULL: these connections only read (query_only: every write goes
+        // through the single writer), so it costs nothing and keeps them like the writer.
         conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+             PRAGMA query_only = ON;",
             self.busy_timeout_ms
         ))
         .map_err(r2d2::Error::QueryError)

@@ -34,9 +34,12 @@ mod repository;
 mod schedule;
 mod schema;
 mod stats;
+mod totals;
+mod writer;
 
 pub use connection::{
-    DatabaseHealth, StoreOptions, check, connect, database_path, migrate, revert_all,
+    DatabaseHealth, StoreOptions, Synchronous, check, connect, database_path, migrate, revert_all,
 };
 pub use error::StoreError;
 pub use repository::SqliteRepository;
+pub use writer::WriterOptions;

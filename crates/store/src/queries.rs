@@ -266,6 +266,10 @@ impl Queries for SqliteRepository {
         self.run(crate::stats::stats).await
     }
 
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        self.run(|conn| crate::totals::read(conn).map(|_| ())).await
+    }
+
     async fn outbox(
         &self,
         state: Option<OutboxState>,

@@ -1,7 +1,10 @@
 //! [`SqliteRepository`]: the SQLite store, and how every port's query runs on it. Each port is
 //! implemented in its own module: `ledger`, `schedule`, `outbox`, `queries`, `reconcile`.
 
-use std::fmt;
+use std::{
+    fmt,
+    sync::{Arc, mpsc},
+};
 
 use diesel::{
     prelude::*,
@@ -10,17 +13,22 @@ use diesel::{
 
 use payram_ports::RepositoryError;
 
-use crate::error::Failure;
+use crate::{error::Failure, writer::Writer};
 
 type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 
-/// The payments, their event log and the credit ledger in one SQLite file. Cheap to clone:
-/// clones share the pool.
+/// The payments, their event log and the credit ledger in one SQLite file: one writer thread
+/// for every write (see the module `writer`), a pool of read-only connections for the reads.
+/// Cheap to clone: clones share the writer and the pool; the writer and the checkpointer
+/// stop when the last clone is dropped.
 #[derive(Clone)]
 pub struct SqliteRepository {
     pub(crate) pool: SqlitePool,
+    pub(crate) writer: Writer,
     /// Whether each credit gets an outbox entry, in its transaction, for forwarding.
     pub(crate) outbox: bool,
+    /// Dropped with the last clone, which stops the checkpointer.
+    _checkpoints: Arc<mpsc::Sender<()>>,
 }
 
 impl fmt::Debug for SqliteRepository {
@@ -30,17 +38,23 @@ impl fmt::Debug for SqliteRepository {
             .field("connections", &state.connections)
             .field("idle_connections", &state.idle_connections)
             .field("outbox", &self.outbox)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl SqliteRepository {
-    pub(crate) const fn new(pool: SqlitePool, outbox: bool) -> Self {
-        Self { pool, outbox }
+    pub(crate) fn new(
+        pool: SqlitePool,
+        writer: Writer,
+        outbox: bool,
+        checkpoints: mpsc::Sender<()>,
+    ) -> Self {
+        Self { pool, writer, outbox, _checkpoints: Arc::new(checkpoints) }
     }
 
-    /// Runs `work` with a pooled connection on a blocking thread, in the caller's span. The
-    /// connection goes back to the pool before this returns: none is held across an await.
+    /// Runs `work` with a pooled read-only connection on a blocking thread, in the caller's
+    /// span. The connection goes back to the pool before this returns: none is held across an
+    /// await. Reads never wait for the writer (WAL).
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, RepositoryError>
     where
         T: Send + 'static,
@@ -63,15 +77,15 @@ impl SqliteRepository {
         })
     }
 
-    /// [`Self::run`] inside one `BEGIN IMMEDIATE` transaction: the write lock is taken before
-    /// the first read, so read-modify-write cycles never interleave, and any error rolls the
-    /// whole transaction back.
+    /// Runs `work` as one command of the single writer: in its own savepoint of a
+    /// `BEGIN IMMEDIATE` batch, answered after that batch commits. Any error rolls back all
+    /// that `work` wrote; a storage failure rolls back its whole batch.
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, RepositoryError>
     where
         T: Send + 'static,
         F: FnOnce(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
     {
-        self.run(move |conn| conn.immediate_transaction(work)).await
+        self.writer.write(work).await
     }
 }
 
@@ -112,7 +126,7 @@ mod tests {
         let options = StoreOptions {
             pool_size: 2,
             busy_timeout: std::time::Duration::from_millis(1234),
-            outbox: false,
+            ..StoreOptions::default()
         };
         let repo = crate::connect(&url, &options).unwrap();
         let mut first = repo.pool.get().unwrap();
@@ -121,6 +135,7 @@ mod tests {
             assert_eq!(setting(conn, "busy_timeout", "timeout"), 1234);
             assert_eq!(setting(conn, "foreign_keys", "foreign_keys"), 1);
             assert_eq!(setting(conn, "synchronous", "synchronous"), 2, "FULL");
+            assert_eq!(setting(conn, "query_only", "query_only"), 1, "reads only");
             let mode =
                 diesel::sql_query("PRAGMA journal_mode").get_result::<JournalMode>(conn).unwrap();
             assert_eq!(mode.journal_mode, "wal");

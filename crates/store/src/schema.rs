@@ -68,6 +68,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    ledger_totals (id) {
+        id -> BigInt,
+        credits -> BigInt,
+        credited_usd -> Text,
+    }
+}
+
+diesel::table! {
     payouts (payout_id, status) {
         payout_id -> Text,
         status -> Text,
@@ -80,4 +88,11 @@ diesel::joinable!(credits -> payments (reference_id));
 diesel::joinable!(outbox -> credits (credit_id));
 diesel::joinable!(payouts -> events (first_event_id));
 
-diesel::allow_tables_to_appear_in_same_query!(credits, events, outbox, payments, payouts);
+diesel::allow_tables_to_appear_in_same_query!(
+    credits,
+    events,
+    ledger_totals,
+    outbox,
+    payments,
+    payouts
+);

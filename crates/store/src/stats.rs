@@ -2,27 +2,21 @@
 
 use diesel::prelude::*;
 
-use payram_domain::{Amount, EventOutcome};
+use payram_domain::EventOutcome;
 use payram_ports::{Origin, OutboxState, Stats};
 
 use crate::{
     error::{BadColumn, Failure},
-    model::{stored_amount, stored_timestamp},
-    schema::{credits, events, outbox},
+    model::stored_timestamp,
+    schema::{events, outbox},
 };
 
-/// Figures about the whole store. Money is summed exactly, in Rust.
+/// Figures about the whole store: the ledger's running totals, and counts that indexes
+/// answer without scanning the ledger or the event log.
 pub(crate) fn stats(conn: &mut SqliteConnection) -> Result<Stats, Failure> {
     let corrupt = |err: BadColumn| Failure::Corrupt(err.into());
-    let amounts: Vec<(i64, String)> =
-        credits::table.select((credits::id, credits::amount_usd)).load(conn)?;
-    let mut credited_usd = Amount::ZERO;
-    for (id, text) in &amounts {
-        let amount = stored_amount("credits", "amount_usd", *id, text).map_err(corrupt)?;
-        credited_usd = credited_usd
-            .checked_add(amount)
-            .ok_or_else(|| Failure::Corrupt("the sum of all credits overflows".into()))?;
-    }
+    // The running totals, not a scan of the ledger: a scrape reads a constant amount.
+    let totals = crate::totals::current(conn)?;
     let count_events = |conn: &mut SqliteConnection, outcome: EventOutcome| {
         events::table.filter(events::outcome.eq(outcome.as_str())).count().get_result::<i64>(conn)
     };
@@ -48,8 +42,8 @@ pub(crate) fn stats(conn: &mut SqliteConnection) -> Result<Stats, Failure> {
         .map_err(corrupt)?;
     let count = |n: i64| u64::try_from(n).unwrap_or_default();
     Ok(Stats {
-        credits: count(i64::try_from(amounts.len()).unwrap_or(i64::MAX)),
-        credited_usd,
+        credits: totals.credits,
+        credited_usd: totals.credited_usd,
         failed_events: count(failed_events),
         dead_events: count(dead_events),
         outbox_pending: count(outbox_pending),

@@ -54,8 +54,16 @@ fn mocks(stats: Result<Stats, ()>) -> Mocks {
         })
     });
     let mut queries = MockQueries::new();
+    let answers = stats.is_ok();
     queries.expect_stats().returning(move || {
         stats.clone().map_err(|()| RepositoryError::Unavailable("database is locked".into()))
+    });
+    queries.expect_ping().returning(move || {
+        if answers {
+            Ok(())
+        } else {
+            Err(RepositoryError::Unavailable("database is locked".into()))
+        }
     });
     Mocks { use_cases, queries }
 }
@@ -186,4 +194,13 @@ async fn not_ready_while_the_database_does_not_answer() {
     let (status, body) = readyz(mocks(Err(())), Readiness::default()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["database"], "unavailable");
+}
+
+#[actix_web::test]
+async fn readiness_pings_the_database_and_reads_no_figures() {
+    let mut queries = MockQueries::new();
+    queries.expect_stats().never();
+    queries.expect_ping().times(1).returning(|| Ok(()));
+    let (status, body) = readyz(Mocks::with_queries(queries), Readiness::default()).await;
+    assert_eq!((status, &body["database"]), (StatusCode::OK, &json!("ok")));
 }

@@ -125,6 +125,7 @@ fn untouched_queries() -> MockQueries {
     queries.expect_credits().never();
     queries.expect_key_usage().never();
     queries.expect_stats().never();
+    queries.expect_ping().never();
     queries.expect_outbox().never();
     queries
 }

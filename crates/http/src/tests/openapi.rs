@@ -49,6 +49,7 @@ fn the_document_is_openapi_3_1_and_describes_exactly_the_registered_routes() {
 async fn every_listed_route_is_registered() {
     let mut queries = MockQueries::new();
     queries.expect_stats().returning(|| Ok(Stats::default()));
+    queries.expect_ping().returning(|| Ok(()));
     let app = test::init_service(
         App::new()
             .configure(Mocks::with_queries(queries).configure(config()))

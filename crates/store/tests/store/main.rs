@@ -12,3 +12,4 @@ mod outbox;
 mod payments;
 mod reconcile;
 mod retries;
+mod writer;

@@ -31,7 +31,7 @@ fn migrations_apply_revert_and_apply_again() {
     let applied = payram_store::migrate(&db.url()).unwrap();
     assert_eq!(
         applied,
-        ["20261126081750", "20261126093000", "20261126100000", "20261127020000"],
+        ["20261126081750", "20261126093000", "20261126100000", "20261127020000", "20261201000000"],
         "every migration, in order"
     );
     assert_eq!(
@@ -41,9 +41,11 @@ fn migrations_apply_revert_and_apply_again() {
             "credits_customer_id_id",
             "events",
             "events_due",
+            "events_origin_outcome",
             "events_outcome_id",
             "events_received_at",
             "events_reference_id_id",
+            "ledger_totals",
             "outbox",
             "outbox_due",
             "outbox_state_id",
@@ -57,7 +59,7 @@ fn migrations_apply_revert_and_apply_again() {
     assert_eq!(schema_objects(&db), Vec::<String>::new(), "down.sql must drop everything");
 
     assert_eq!(payram_store::migrate(&db.url()).unwrap(), applied);
-    assert_eq!(schema_objects(&db).len(), 12);
+    assert_eq!(schema_objects(&db).len(), 14);
 }
 
 #[test]

@@ -1,0 +1,265 @@
+//! The single writer: one thread owns the write connection and commits queued commands in
+//! batches (group commit).
+//!
+//! Every write of the store is a command sent to the writer over a bounded queue. The writer
+//! takes every command waiting (at most [`WriterOptions::max_batch`]), opens one
+//! `BEGIN IMMEDIATE` transaction, applies each command inside its own savepoint, commits once
+//! (one fsync for the batch), and only then answers each caller. So:
+//!
+//! - a command that fails on its own data (a conflict, corrupt rows) rolls back its savepoint
+//!   and is answered with its error; its batch-mates commit as if it had never been there;
+//! - a command that fails because storage fails (full, read-only, I/O, locked by another
+//!   process past the busy timeout) fails the whole batch: the transaction is rolled back and
+//!   every command of the batch is answered `Unavailable`, nothing of it written;
+//! - a caller is answered only after the commit that holds its writes;
+//! - the queue is bounded: when it is full, a write is refused at once (`Unavailable`); a
+//!   caller that waited longer than the busy timeout gives up, and a command whose caller gave
+//!   up before the writer reached it is never applied.
+//!
+//! Connections of other processes (the CLI, a backup) still share the file: the writer takes
+//! the write lock per batch (never `locking_mode = EXCLUSIVE`) and waits at most the busy
+//! timeout for it. WAL checkpoints run on their own connection between batches (see
+//! [`checkpointer`]), off the writer's critical path.
+
+use std::{
+    sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError},
+    thread,
+    time::Duration,
+};
+
+use diesel::{connection::SimpleConnection, prelude::*, result::Error as DieselError};
+use tokio::sync::oneshot;
+
+use payram_ports::RepositoryError;
+
+use crate::error::Failure;
+
+/// How the writer queues and batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// Commands waiting for the writer at most; a write beyond is refused at once.
+    pub queue: usize,
+    /// Commands committed together at most, so one batch's latency stays bounded.
+    pub max_batch: usize,
+}
+
+impl Default for WriterOptions {
+    /// A queue of 4096 commands, batches of at most 256.
+    fn default() -> Self {
+        Self { queue: 4096, max_batch: 256 }
+    }
+}
+
+/// The handle callers send commands through. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    queue: SyncSender<Box<dyn Command>>,
+    /// How long a caller waits for its answer before it gives up (`Unavailable`).
+    patience: Duration,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn` (already configured). The thread ends when every
+    /// handle is dropped, after answering what was queued.
+    pub(crate) fn start(
+        conn: SqliteConnection,
+        options: WriterOptions,
+        patience: Duration,
+    ) -> Result<Self, std::io::Error> {
+        let (queue, commands) = mpsc::sync_channel(options.queue.max(1));
+        let max_batch = options.max_batch.max(1);
+        thread::Builder::new()
+            .name("sqlite-writer".to_owned())
+            .spawn(move || serve(conn, &commands, max_batch))?;
+        Ok(Self { queue, patience })
+    }
+
+    /// Runs `work` in its own savepoint of the writer's next batch; answers once that batch
+    /// committed (or failed). Never waits for room in the queue.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, RepositoryError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Job { work: Some(work), result: None, reply, span: tracing::Span::current() };
+        self.queue.try_send(Box::new(job)).map_err(|err| {
+            let why = match err {
+                TrySendError::Full(_) => "the write queue is full",
+                TrySendError::Disconnected(_) => "the writer has stopped",
+            };
+            tracing::warn!(why, "write refused");
+            RepositoryError::Unavailable(why.into())
+        })?;
+        match tokio::time::timeout(self.patience, answer).await {
+            Ok(Ok(res)) => res.map_err(|failure| {
+                let err = RepositoryError::from(failure);
+                tracing::debug!(error = %err, "sqlite write failed");
+                err
+            }),
+            Ok(Err(_)) => Err(RepositoryError::Unavailable("the writer has stopped".into())),
+            // Dropping `answer` tells the writer to skip the command if it has not begun it.
+            Err(_) => Err(RepositoryError::Unavailable(
+                "the writer did not answer within the busy timeout".into(),
+            )),
+        }
+    }
+}
+
+/// What applying one command in its savepoint came to.
+enum Applied {
+    /// Done, or failed on its own (its savepoint rolled back): the batch goes on.
+    Alone,
+    /// Storage failed: the batch stops and rolls back.
+    Storage(String),
+}
+
+/// One queued write.
+trait Command: Send {
+    /// Whether its caller gave up waiting.
+    fn abandoned(&self) -> bool;
+    /// Applies it inside the open batch transaction, in its own savepoint.
+    fn apply(&mut self, conn: &mut SqliteConnection) -> Applied;
+    /// Answers the caller once the batch's fate is known.
+    fn answer(self: Box<Self>, batch: Result<(), &BatchFailed>);
+}
+
+struct Job<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, Failure>>,
+    reply: oneshot::Sender<Result<T, Failure>>,
+    span: tracing::Span,
+}
+
+impl<T, F> Command for Job<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
+{
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+
+    fn apply(&mut self, conn: &mut SqliteConnection) -> Applied {
+        let Some(work) = self.work.take() else { return Applied::Alone };
+        let _entered = self.span.enter();
+        // Inside the batch's transaction, Diesel makes this a savepoint.
+        let result = conn.transaction(work);
+        let applied = match &result {
+            Err(failure) if is_storage_failure(failure) => Applied::Storage(describe(failure)),
+            _ => Applied::Alone,
+        };
+        self.result = Some(result);
+        applied
+    }
+
+    fn answer(self: Box<Self>, batch: Result<(), &BatchFailed>) {
+        let answer = match (self.result, batch) {
+            (Some(Err(failure)), _) => Err(failure),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Ok(_)) | None, Err(failed)) => {
+                Err(Failure::Unavailable(Box::new(failed.clone())))
+            }
+            (None, Ok(())) => Err(Failure::Unavailable("the command was not applied".into())),
+        };
+        // The caller may have given up; then nobody listens.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Why a batch was not committed; every command of it is answered `Unavailable` with it.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("the write batch was not committed: {0}")]
+pub(crate) struct BatchFailed(String);
+
+/// The writer thread: batch after batch until every handle is dropped.
+fn serve(mut conn: SqliteConnection, commands: &Receiver<Box<dyn Command>>, max_batch: usize) {
+    while let Ok(first) = commands.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match commands.try_recv() {
+                Ok(command) => batch.push(command),
+                Err(_) => break,
+            }
+        }
+        // A caller that gave up is never written for: it has answered 503 already.
+        batch.retain(|command| !command.abandoned());
+        if batch.is_empty() {
+            continue;
+        }
+        let outcome = commit(&mut conn, &mut batch);
+        if let Err(failed) = &outcome {
+            tracing::warn!(error = %failed, commands = batch.len(), "write batch rolled back");
+        }
+        for command in batch {
+            command.answer(outcome.as_ref().copied());
+        }
+    }
+}
+
+/// Applies the batch in one `BEGIN IMMEDIATE` transaction and commits it.
+fn commit(conn: &mut SqliteConnection, batch: &mut [Box<dyn Command>]) -> Result<(), BatchFailed> {
+    let mut storage = None;
+    let res = conn.immediate_transaction(|conn| {
+        for command in batch.iter_mut() {
+            if let Applied::Storage(why) = command.apply(conn) {
+                storage = Some(why);
+                return Err(DieselError::RollbackTransaction);
+            }
+        }
+        Ok(())
+    });
+    match (res, storage) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(why)) => Err(BatchFailed(why)),
+        (Err(err), None) => Err(BatchFailed(err.to_string())),
+    }
+}
+
+/// Whether a failure is storage failing (which fails the whole batch), rather than this
+/// command's own data.
+fn is_storage_failure(failure: &Failure) -> bool {
+    use diesel::result::DatabaseErrorKind as Kind;
+    match failure {
+        Failure::Conflict | Failure::Corrupt(_) => false,
+        Failure::Unavailable(_) => true,
+        Failure::Database(err) => !matches!(
+            err,
+            DieselError::DatabaseError(
+                Kind::UniqueViolation
+                    | Kind::ForeignKeyViolation
+                    | Kind::NotNullViolation
+                    | Kind::CheckViolation,
+                _
+            ) | DieselError::DeserializationError(_)
+                | DieselError::NotFound
+        ),
+    }
+}
+
+fn describe(failure: &Failure) -> String {
+    match failure {
+        Failure::Database(err) => err.to_string(),
+        Failure::Unavailable(err) | Failure::Corrupt(err) => err.to_string(),
+        Failure::Conflict => "conflict".to_owned(),
+    }
+}
+
+/// Checkpoints the WAL every `interval` on its own connection (`PASSIVE`: it never waits for
+/// the writer or a reader), so the writer, whose automatic checkpoints are off, never pays for
+/// one inside a request. Ends when `stop`'s sender is dropped.
+pub(crate) fn checkpointer(
+    mut conn: SqliteConnection,
+    interval: Duration,
+    stop: Receiver<()>,
+) -> Result<(), std::io::Error> {
+    thread::Builder::new().name("sqlite-checkpoint".to_owned()).spawn(move || {
+        // Ends on a message or when the sender is dropped.
+        while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
+            if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                tracing::debug!(%error, "wal checkpoint skipped");
+            }
+        }
+    })?;
+    Ok(())
+}

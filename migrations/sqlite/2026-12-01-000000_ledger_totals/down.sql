@@ -1,0 +1,2 @@
+DROP INDEX events_origin_outcome;
+DROP TABLE ledger_totals;
