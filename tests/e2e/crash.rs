@@ -20,12 +20,19 @@ use crate::helpers::{
 const SEED: u64 = 0x00c0_ffee_4ead_0001;
 const PAYMENTS: usize = 40;
 const CUSTOMERS: usize = 12;
-/// Deliveries in flight at once, as PayRam's concurrent senders.
-const IN_FLIGHT: usize = 8;
-/// How many times the server is killed.
-const KILLS: usize = 5;
 /// A bound on the whole test (it takes a few seconds).
 const LIMIT: Duration = Duration::from_secs(90);
+
+/// How hard a crash run is.
+#[derive(Clone, Copy)]
+struct Load {
+    seed: u64,
+    payments: usize,
+    /// Deliveries in flight at once, as PayRam's concurrent senders.
+    in_flight: usize,
+    /// How many times the server is killed.
+    kills: usize,
+}
 
 /// What one attempt to deliver came to.
 type Attempt = (usize, Result<(u16, Value), String>);
@@ -68,20 +75,32 @@ impl Sent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_load_loses_no_acknowledged_delivery_and_credits_once() {
     crate::helpers::built().await;
-    tokio::time::timeout(LIMIT, crash_and_check()).await.expect("the crash test ends in time");
+    let load = Load { seed: SEED, payments: PAYMENTS, in_flight: 8, kills: 5 };
+    tokio::time::timeout(LIMIT, crash_and_check(load)).await.expect("the crash test ends in time");
 }
 
-async fn crash_and_check() {
+/// The single writer commits deliveries in batches: with 128 in flight, each SIGKILL lands
+/// while a batch of many commands is being applied or committed. Every acknowledged delivery
+/// must still be there, and no unacknowledged one half-written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_a_large_batch_in_flight_loses_no_acknowledged_delivery() {
+    crate::helpers::built().await;
+    let load = Load { seed: SEED ^ 0xba7c, payments: 160, in_flight: 128, kills: 3 };
+    tokio::time::timeout(LIMIT, crash_and_check(load)).await.expect("the crash test ends in time");
+}
+
+async fn crash_and_check(load: Load) {
     let started = Instant::now();
-    let mut rng = Rng::new(SEED);
-    let plans = generate_plans(&mut rng, "crash", PAYMENTS, CUSTOMERS);
+    let mut rng = Rng::new(load.seed);
+    let plans = generate_plans(&mut rng, "crash", load.payments, CUSTOMERS);
     let deliveries = planned_deliveries(&plans, &mut rng);
-    let (app, sent) = deliver_through_kills(&deliveries).await;
+    let (app, sent) = deliver_through_kills(&deliveries, load).await;
     eprintln!(
-        "crash: {} deliveries, {} attempts, {} cut by {KILLS} kills, {} answered 503, {:?}",
+        "crash: {} deliveries, {} attempts, {} cut by {} kills, {} answered 503, {:?}",
         deliveries.len(),
         sent.attempts,
         sent.cut_by_kill,
+        load.kills,
         sent.unavailable,
         started.elapsed()
     );
@@ -94,10 +113,10 @@ async fn crash_and_check() {
     drop(dir);
 }
 
-/// Sends every delivery, `IN_FLIGHT` at a time, killing the server `KILLS` times along the way
-/// and restarting it on the same file, until each one is acknowledged; returns the last
-/// server, still running.
-async fn deliver_through_kills(deliveries: &[Planned]) -> (TestApp, Sent) {
+/// Sends every delivery, `load.in_flight` at a time, killing the server `load.kills` times
+/// along the way and restarting it on the same file, until each one is acknowledged; returns
+/// the last server, still running.
+async fn deliver_through_kills(deliveries: &[Planned], load: Load) -> (TestApp, Sent) {
     let total = deliveries.len();
     let mut app = TestApp::spawn().await;
     let db_path = app.db_path();
@@ -108,14 +127,15 @@ async fn deliver_through_kills(deliveries: &[Planned]) -> (TestApp, Sent) {
         cut_by_kill: 0,
         unavailable: 0,
     };
-    for round in 0..=KILLS {
+    let kills = load.kills;
+    for round in 0..=kills {
         // Killed once this many deliveries are acknowledged; the last round runs to the end.
-        let kill_at = if round < KILLS { total * (round + 1) / (KILLS + 1) } else { usize::MAX };
+        let kill_at = if round < kills { total * (round + 1) / (kills + 1) } else { usize::MAX };
         let client = reqwest::Client::builder().timeout(Duration::from_mins(1)).build().unwrap();
         let url = app.url("/webhook");
         let mut in_flight: JoinSet<Attempt> = JoinSet::new();
         loop {
-            while in_flight.len() < IN_FLIGHT && sent.acked.len() < kill_at {
+            while in_flight.len() < load.in_flight && sent.acked.len() < kill_at {
                 let Some(index) = sent.pending.pop_front() else { break };
                 let (client, url) = (client.clone(), url.clone());
                 let body = deliveries[index].body.clone();
@@ -128,10 +148,10 @@ async fn deliver_through_kills(deliveries: &[Planned]) -> (TestApp, Sent) {
                 break;
             }
         }
-        if round == KILLS {
+        if round == kills {
             break;
         }
-        // SIGKILL with up to IN_FLIGHT - 1 deliveries in flight, some of them mid-transaction.
+        // SIGKILL with up to in_flight - 1 deliveries in flight, some of them mid-transaction.
         let dir = app.kill().await;
         while let Some(joined) = in_flight.join_next().await {
             if !sent.record(joined.unwrap()) {
