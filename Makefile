@@ -1,7 +1,7 @@
 # One entry point for people and CI. Recipes stay thin: the logic lives in Cargo.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-.PHONY: help fmt fmt-check lint check-layers test test-deps doc ci run fuzz bench
+.PHONY: help fmt fmt-check lint check-layers test test-deps doc ci run fuzz bench bench-smoke
 
 # Crates that must stay framework- and storage-free, and what they may never depend on.
 PURE_CRATES := payram_domain payram_ports payram_core
@@ -73,8 +73,15 @@ fuzz: ## Fuzz each target for FUZZ_SECONDS (installs cargo-fuzz if missing; docs
 	    -max_total_time=$(FUZZ_SECONDS) $$dict || exit 1; \
 	done
 
-bench: ## Webhook throughput and latency on the release binary (BENCH_DELIVERIES, BENCH_CONNECTIONS)
+# Figures are printed next to issue 9's targets, never asserted (docs/PERFORMANCE.md).
+bench: ## Webhook vs a bare actix-web ceiling (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_SOAK_SECONDS), then the pipeline micro-benchmark
 	$(CARGO) bench --locked -p payram_e2e --bench webhook
+	$(CARGO) bench --locked -p payram_e2e --bench pipeline
+
+BENCH_SMOKE_SECONDS ?= 1
+bench-smoke: ## make bench, briefly (CI): both benches build and run; about a second a row
+	BENCH_SECONDS=$(BENCH_SMOKE_SECONDS) $(CARGO) bench --locked -p payram_e2e --bench webhook
+	$(CARGO) bench --locked -p payram_e2e --bench pipeline -- --quick
 
 ci: fmt-check lint check-layers test doc ## Exactly what CI runs
 

@@ -5,7 +5,7 @@ use subtle::ConstantTimeEq;
 
 use payram_domain::AuthMethod;
 
-use crate::hmac_sha256;
+use crate::{HmacKey, hmac_sha256};
 
 /// The configured project API keys, oldest first or in any order: every one is accepted.
 /// `Debug` never shows a key.
@@ -27,6 +27,8 @@ pub struct ApiKeys(Vec<Key>);
 #[derive(Clone)]
 struct Key {
     secret: Vec<u8>,
+    /// The key's HMAC pads, hashed once: a signature costs the body's hashing only.
+    mac: HmacKey,
     digest: [u8; 32],
 }
 
@@ -117,7 +119,7 @@ impl ApiKeys {
                     return Err(KeysError::Blank(index + 1));
                 }
                 let digest = Sha256::digest(&secret).into();
-                Ok(Key { secret, digest })
+                Ok(Key { mac: HmacKey::new(&secret), secret, digest })
             })
             .collect::<Result<_, _>>()?;
         if keys.is_empty() {
@@ -242,7 +244,7 @@ pub fn authenticate(
         return keys
             .0
             .iter()
-            .position(|key| verify(&key.secret, body, &expected))
+            .position(|key| verify(&key.mac, body, &expected))
             .map(|key_index| AuthMethod::Signature { key_index })
             .ok_or(AuthError::BadSignature);
     }
@@ -283,8 +285,8 @@ pub fn sign(key: &[u8], body: &[u8]) -> String {
 }
 
 /// Whether `expected` is the HMAC of `body` under `key`, compared in constant time.
-fn verify(key: &[u8], body: &[u8], expected: &[u8]) -> bool {
-    bool::from(hmac_sha256(key, body).as_slice().ct_eq(expected))
+fn verify(key: &HmacKey, body: &[u8], expected: &[u8]) -> bool {
+    bool::from(key.mac(body).as_slice().ct_eq(expected))
 }
 
 fn decode_signature(header: &[u8]) -> Option<Vec<u8>> {

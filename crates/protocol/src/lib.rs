@@ -65,7 +65,7 @@ mod mac;
 pub use auth::{ApiKeys, AuthError, Credentials, KeysError, authenticate, sign};
 pub use body::{ParseError, is_test_ping, parse_body};
 pub use lookup::parse_payment_lookup;
-pub use mac::{hmac_sha256, hmac_sha256_parts};
+pub use mac::{HmacKey, hmac_sha256, hmac_sha256_parts};
 
 /// Header carrying `sha256=<hex HMAC-SHA256 of the raw body>`.
 ///

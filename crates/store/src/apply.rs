@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use payram_domain::{Amount, CheckedNotification, EventOutcome, Payment};
-use payram_ports::{Applied, EventId, NewEvent, OutboxState, RecordedCredit};
+use payram_domain::{Amount, CheckedNotification, EventOutcome, Outcome, Payment};
+use payram_ports::{Applied, EventId, NewEvent, Origin, OutboxState, RecordedCredit};
 
 use crate::{
     error::Failure,
@@ -47,25 +47,7 @@ pub(crate) fn apply_notification(
         credited_usd: decision.credited(),
         ..EventFacts::new(decision.outcome.into())
     };
-    let (event_id, at) = match slot {
-        EventSlot::New(event) => (insert_event(conn, event, facts)?, event.received_at),
-        EventSlot::Retry { id, at } => {
-            let updated = diesel::update(events::table.find(id))
-                .set((
-                    events::outcome.eq(facts.outcome.as_str()),
-                    events::reference_id.eq(facts.reference_id),
-                    events::status.eq(facts.status),
-                    events::credited_usd.eq(facts.credited_usd.to_string()),
-                    events::detail.eq(None::<String>),
-                    events::next_attempt_at.eq(None::<String>),
-                ))
-                .execute(conn)?;
-            if updated != 1 {
-                return Err(Failure::Corrupt(format!("retried event {id} does not exist").into()));
-            }
-            (*id, *at)
-        }
-    };
+    let (event_id, at, origin) = write_event(conn, slot, facts)?;
 
     // Every row of this transaction carries the delivery's (or the retry's) time.
     let now = stored_precision(at);
@@ -110,7 +92,6 @@ pub(crate) fn apply_notification(
                 })
                 .returning(credits::id)
                 .get_result::<i64>(conn)?;
-            crate::totals::add_credit(conn, credit.amount)?;
             if outbox {
                 // The outbox entry commits with its credit, or neither does.
                 diesel::insert_into(outbox::table)
@@ -134,7 +115,50 @@ pub(crate) fn apply_notification(
             })
         }
     };
+    let correction =
+        decision.outcome == Outcome::Applied && origin == Origin::Reconciliation.as_str();
+    crate::totals::count_applied(
+        conn,
+        credit.as_ref().map(|credit| credit.amount_usd),
+        correction,
+    )?;
     Ok(Applied { event_id, outcome: decision.outcome, credit })
+}
+
+/// Writes the event of an application: a new row, or the retried event updated in place.
+/// Returns its id, the time that stamps the transaction's rows, and its origin.
+fn write_event(
+    conn: &mut SqliteConnection,
+    slot: &EventSlot<'_>,
+    facts: EventFacts<'_>,
+) -> Result<(EventId, DateTime<Utc>, &'static str), Failure> {
+    Ok(match slot {
+        EventSlot::New(event) => {
+            (insert_event(conn, event, facts)?, event.received_at, event.origin.as_str())
+        }
+        EventSlot::Retry { id, at } => {
+            let origin: String = events::table.find(id).select(events::origin).first(conn)?;
+            let updated = diesel::update(events::table.find(id))
+                .set((
+                    events::outcome.eq(facts.outcome.as_str()),
+                    events::reference_id.eq(facts.reference_id),
+                    events::status.eq(facts.status),
+                    events::credited_usd.eq(facts.credited_usd.to_string()),
+                    events::detail.eq(None::<String>),
+                    events::next_attempt_at.eq(None::<String>),
+                ))
+                .execute(conn)?;
+            if updated != 1 {
+                return Err(Failure::Corrupt(format!("retried event {id} does not exist").into()));
+            }
+            let origin = if origin == Origin::Reconciliation.as_str() {
+                Origin::Reconciliation.as_str()
+            } else {
+                Origin::Webhook.as_str()
+            };
+            (*id, *at, origin)
+        }
+    })
 }
 
 /// What an event row says beyond the delivery itself.

@@ -63,7 +63,7 @@ impl Outbox for SqliteRepository {
                     outbox::state.eq(state.as_str()),
                     outbox::attempts.eq(outbox::attempts + 1),
                     outbox::next_attempt_at.eq(next_attempt_at.map(format_timestamp)),
-                    outbox::last_error.eq(Some(error)),
+                    outbox::last_error.eq(Some(error.as_str())),
                 ))
                 .execute(conn)?;
             Ok(())

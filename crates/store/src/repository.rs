@@ -77,13 +77,14 @@ impl SqliteRepository {
         })
     }
 
-    /// Runs `work` as one command of the single writer: in its own savepoint of a
-    /// `BEGIN IMMEDIATE` batch, answered after that batch commits. Any error rolls back all
-    /// that `work` wrote; a storage failure rolls back its whole batch.
+    /// Runs `work` as one command of the single writer, in a `BEGIN IMMEDIATE` batch, answered
+    /// after that batch commits. Any error rolls back all that `work` wrote, and only that; a
+    /// storage failure rolls back its whole batch. `work` may run more than once (after a
+    /// rollback of its batch), so it must be a plain function of the database.
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, RepositoryError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
+        F: Fn(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
     {
         self.writer.write(work).await
     }
@@ -116,6 +117,27 @@ mod tests {
             .get_result::<Setting>(conn)
             .map(|setting| setting.value)
             .unwrap()
+    }
+
+    /// `.cargo/config.toml` builds the bundled SQLite without STAT4 (which re-prepares
+    /// statements on every execution) and in multi-thread mode (no mutex around every call).
+    #[test]
+    fn the_bundled_sqlite_is_built_as_the_store_expects() {
+        #[derive(QueryableByName)]
+        struct Option {
+            #[diesel(sql_type = Text)]
+            compile_options: String,
+        }
+        let mut conn =
+            <super::SqliteConnection as diesel::Connection>::establish(":memory:").unwrap();
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<Option>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|option| option.compile_options)
+            .collect();
+        assert!(options.iter().any(|option| option == "THREADSAFE=2"), "{options:?}");
+        assert!(!options.iter().any(|option| option == "ENABLE_STAT4"), "{options:?}");
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl RetrySchedule for SqliteRepository {
             diesel::update(events::table.find(id))
                 .set((
                     events::outcome.eq(attempt.outcome.as_str()),
-                    events::detail.eq(Some(attempt.detail)),
+                    events::detail.eq(Some(attempt.detail.as_str())),
                     events::attempts.eq(events::attempts + 1),
                     events::next_attempt_at.eq(attempt.next_attempt_at.map(format_timestamp)),
                 ))
@@ -101,7 +101,7 @@ impl RetrySchedule for SqliteRepository {
             diesel::update(events::table.find(id))
                 .set((
                     events::outcome.eq(outcome.as_str()),
-                    events::detail.eq(detail),
+                    events::detail.eq(detail.as_deref()),
                     events::next_attempt_at.eq(None::<String>),
                 ))
                 .execute(conn)?;

@@ -72,6 +72,7 @@ diesel::table! {
         id -> BigInt,
         credits -> BigInt,
         credited_usd -> Text,
+        reconciliation_corrections -> BigInt,
     }
 }
 

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use payram_domain::EventOutcome;
-use payram_ports::{Origin, OutboxState, Stats};
+use payram_ports::{OutboxState, Stats};
 
 use crate::{
     error::{BadColumn, Failure},
@@ -27,11 +27,6 @@ pub(crate) fn stats(conn: &mut SqliteConnection) -> Result<Stats, Failure> {
     let dead_events = count_events(conn, EventOutcome::Dead)?;
     let outbox_pending = count_outbox(conn, OutboxState::Pending)?;
     let outbox_dead = count_outbox(conn, OutboxState::Dead)?;
-    let corrections: i64 = events::table
-        .filter(events::origin.eq(Origin::Reconciliation.as_str()))
-        .filter(events::outcome.eq(EventOutcome::Applied.as_str()))
-        .count()
-        .get_result(conn)?;
     let oldest: Option<String> = outbox::table
         .filter(outbox::state.eq(OutboxState::Pending.as_str()))
         .select(diesel::dsl::min(outbox::created_at))
@@ -49,6 +44,6 @@ pub(crate) fn stats(conn: &mut SqliteConnection) -> Result<Stats, Failure> {
         outbox_pending: count(outbox_pending),
         outbox_dead: count(outbox_dead),
         oldest_pending_outbox,
-        reconciliation_corrections: count(corrections),
+        reconciliation_corrections: totals.corrections,
     })
 }

@@ -1,14 +1,16 @@
 //! The running totals of the credit ledger (`ledger_totals`, one row): updated in the
-//! transaction of each credit, written once by summing the ledger when a database has none.
+//! transaction of each credit and of each applied reconciliation event, written once by
+//! summing the ledger when a database has none.
 
 use diesel::prelude::*;
 
-use payram_domain::Amount;
+use payram_domain::{Amount, EventOutcome};
+use payram_ports::Origin;
 
 use crate::{
     error::Failure,
     model::stored_amount,
-    schema::{credits, ledger_totals},
+    schema::{credits, events, ledger_totals},
 };
 
 /// How many credits the ledger holds and their exact sum.
@@ -16,21 +18,27 @@ use crate::{
 pub(crate) struct Totals {
     pub(crate) credits: u64,
     pub(crate) credited_usd: Amount,
+    /// Applied events of origin `reconciliation`: payments moved forward by PayRam's API.
+    pub(crate) corrections: u64,
 }
 
 /// The totals, or `None` when the row was never written.
 pub(crate) fn read(conn: &mut SqliteConnection) -> Result<Option<Totals>, Failure> {
-    let row: Option<(i64, String)> = ledger_totals::table
+    let row: Option<(i64, String, i64)> = ledger_totals::table
         .find(1)
-        .select((ledger_totals::credits, ledger_totals::credited_usd))
+        .select((
+            ledger_totals::credits,
+            ledger_totals::credited_usd,
+            ledger_totals::reconciliation_corrections,
+        ))
         .first(conn)
         .optional()?;
-    row.map(|(credits, text)| {
+    row.map(|(credits, text, corrections)| {
         Ok(Totals {
-            credits: u64::try_from(credits)
-                .map_err(|err| Failure::Corrupt(format!("ledger_totals.credits: {err}").into()))?,
+            credits: count("credits", credits)?,
             credited_usd: stored_amount("ledger_totals", "credited_usd", 1, &text)
                 .map_err(|err| Failure::Corrupt(err.into()))?,
+            corrections: count("reconciliation_corrections", corrections)?,
         })
     })
     .transpose()
@@ -58,20 +66,31 @@ pub(crate) fn ensure(conn: &mut SqliteConnection) -> Result<(), Failure> {
     })
 }
 
-/// Counts one more credit of `amount`, inside the credit's transaction, after its row was
-/// inserted. A ledger whose sum would no longer be representable refuses the credit
+/// Counts what one application of a notification did, inside its transaction, after its rows
+/// were written: a credit of `credit`, and whether it was a `correction` (a reconciliation
+/// event applied). A ledger whose sum would no longer be representable refuses the credit
 /// (`Corrupt`), rather than making its figures wrong.
-pub(crate) fn add_credit(conn: &mut SqliteConnection, amount: Amount) -> Result<(), Failure> {
+pub(crate) fn count_applied(
+    conn: &mut SqliteConnection,
+    credit: Option<Amount>,
+    correction: bool,
+) -> Result<(), Failure> {
+    if credit.is_none() && !correction {
+        return Ok(());
+    }
     let Some(totals) = read(conn)? else {
-        // Never written: the sum of the ledger, this credit included.
+        // Never written: the sum of the ledger, this application included.
         let totals = sum_ledger(conn)?;
         return insert(conn, totals);
     };
-    let credited_usd = totals.credited_usd.checked_add(amount).ok_or_else(overflow)?;
+    let credited_usd =
+        totals.credited_usd.checked_add(credit.unwrap_or(Amount::ZERO)).ok_or_else(overflow)?;
     diesel::update(ledger_totals::table.find(1))
         .set((
-            ledger_totals::credits.eq(ledger_totals::credits + 1),
+            ledger_totals::credits.eq(ledger_totals::credits + i64::from(credit.is_some())),
             ledger_totals::credited_usd.eq(credited_usd.to_string()),
+            ledger_totals::reconciliation_corrections
+                .eq(ledger_totals::reconciliation_corrections + i64::from(correction)),
         ))
         .execute(conn)?;
     Ok(())
@@ -89,20 +108,32 @@ fn sum_ledger(conn: &mut SqliteConnection) -> Result<Totals, Failure> {
     }
     let credits = u64::try_from(amounts.len())
         .map_err(|err| Failure::Corrupt(format!("credit count: {err}").into()))?;
-    Ok(Totals { credits, credited_usd })
+    let corrections: i64 = events::table
+        .filter(events::origin.eq(Origin::Reconciliation.as_str()))
+        .filter(events::outcome.eq(EventOutcome::Applied.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(Totals { credits, credited_usd, corrections: count("corrections", corrections)? })
 }
 
 fn insert(conn: &mut SqliteConnection, totals: Totals) -> Result<(), Failure> {
-    let credits = i64::try_from(totals.credits)
-        .map_err(|err| Failure::Corrupt(format!("credit count: {err}").into()))?;
+    let stored = |n: u64| {
+        i64::try_from(n).map_err(|err| Failure::Corrupt(format!("ledger totals: {err}").into()))
+    };
     diesel::insert_into(ledger_totals::table)
         .values((
             ledger_totals::id.eq(1),
-            ledger_totals::credits.eq(credits),
+            ledger_totals::credits.eq(stored(totals.credits)?),
             ledger_totals::credited_usd.eq(totals.credited_usd.to_string()),
+            ledger_totals::reconciliation_corrections.eq(stored(totals.corrections)?),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+fn count(column: &str, value: i64) -> Result<u64, Failure> {
+    u64::try_from(value)
+        .map_err(|err| Failure::Corrupt(format!("ledger_totals.{column}: {err}").into()))
 }
 
 fn overflow() -> Failure {

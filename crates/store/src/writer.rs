@@ -3,11 +3,15 @@
 //!
 //! Every write of the store is a command sent to the writer over a bounded queue. The writer
 //! takes every command waiting (at most [`WriterOptions::max_batch`]), opens one
-//! `BEGIN IMMEDIATE` transaction, applies each command inside its own savepoint, commits once
-//! (one fsync for the batch), and only then answers each caller. So:
+//! `BEGIN IMMEDIATE` transaction, applies the commands one after the other, commits once (one
+//! fsync for the batch), and only then answers each caller. So:
 //!
-//! - a command that fails on its own data (a conflict, corrupt rows) rolls back its savepoint
-//!   and is answered with its error; its batch-mates commit as if it had never been there;
+//! - a command that fails on its own data (a conflict, corrupt rows) never touches its
+//!   batch-mates: the batch is rolled back and applied again with each command in its own
+//!   savepoint, so the failing one rolls back alone and the others commit as if it had never
+//!   been there. (Savepoints cost a fifth of the throughput, so they are taken only when a
+//!   batch needs them; commands are plain functions of the database, so running one again
+//!   after a rollback is the same as running it once);
 //! - a command that fails because storage fails (full, read-only, I/O, locked by another
 //!   process past the busy timeout) fails the whole batch: the transaction is rolled back and
 //!   every command of the batch is answered `Unavailable`, nothing of it written;
@@ -79,10 +83,10 @@ impl Writer {
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, RepositoryError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
+        F: Fn(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Job { work: Some(work), result: None, reply, span: tracing::Span::current() };
+        let job = Job { work, result: None, reply, span: tracing::Span::current() };
         self.queue.try_send(Box::new(job)).map_err(|err| {
             let why = match err {
                 TrySendError::Full(_) => "the write queue is full",
@@ -106,9 +110,10 @@ impl Writer {
     }
 }
 
-/// What applying one command in its savepoint came to.
+/// What applying one command came to.
 enum Applied {
-    /// Done, or failed on its own (its savepoint rolled back): the batch goes on.
+    Done,
+    /// Failed on its own data.
     Alone,
     /// Storage failed: the batch stops and rolls back.
     Storage(String),
@@ -118,14 +123,15 @@ enum Applied {
 trait Command: Send {
     /// Whether its caller gave up waiting.
     fn abandoned(&self) -> bool;
-    /// Applies it inside the open batch transaction, in its own savepoint.
-    fn apply(&mut self, conn: &mut SqliteConnection) -> Applied;
+    /// Applies it inside the open batch transaction; with `isolated`, in its own savepoint.
+    /// Applying it again (after a rollback) replaces what an earlier application concluded.
+    fn apply(&mut self, conn: &mut SqliteConnection, isolated: bool) -> Applied;
     /// Answers the caller once the batch's fate is known.
     fn answer(self: Box<Self>, batch: Result<(), &BatchFailed>);
 }
 
 struct Job<T, F> {
-    work: Option<F>,
+    work: F,
     result: Option<Result<T, Failure>>,
     reply: oneshot::Sender<Result<T, Failure>>,
     span: tracing::Span,
@@ -134,20 +140,20 @@ struct Job<T, F> {
 impl<T, F> Command for Job<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
+    F: Fn(&mut SqliteConnection) -> Result<T, Failure> + Send + 'static,
 {
     fn abandoned(&self) -> bool {
         self.reply.is_closed()
     }
 
-    fn apply(&mut self, conn: &mut SqliteConnection) -> Applied {
-        let Some(work) = self.work.take() else { return Applied::Alone };
+    fn apply(&mut self, conn: &mut SqliteConnection, isolated: bool) -> Applied {
         let _entered = self.span.enter();
-        // Inside the batch's transaction, Diesel makes this a savepoint.
-        let result = conn.transaction(work);
+        // Inside the batch's transaction, Diesel makes `transaction` a savepoint.
+        let result = if isolated { conn.transaction(&self.work) } else { (self.work)(conn) };
         let applied = match &result {
+            Ok(_) => Applied::Done,
             Err(failure) if is_storage_failure(failure) => Applied::Storage(describe(failure)),
-            _ => Applied::Alone,
+            Err(_) => Applied::Alone,
         };
         self.result = Some(result);
         applied
@@ -197,22 +203,53 @@ fn serve(mut conn: SqliteConnection, commands: &Receiver<Box<dyn Command>>, max_
     }
 }
 
-/// Applies the batch in one `BEGIN IMMEDIATE` transaction and commits it.
+/// Applies the batch in one `BEGIN IMMEDIATE` transaction and commits it: first without
+/// savepoints; when a command fails on its own data, the batch is rolled back and applied
+/// again with each command in its own savepoint.
 fn commit(conn: &mut SqliteConnection, batch: &mut [Box<dyn Command>]) -> Result<(), BatchFailed> {
-    let mut storage = None;
+    match attempt(conn, batch, false) {
+        Attempt::Committed => Ok(()),
+        Attempt::Failed(failed) => Err(failed),
+        Attempt::Isolate => match attempt(conn, batch, true) {
+            Attempt::Committed => Ok(()),
+            Attempt::Failed(failed) => Err(failed),
+            Attempt::Isolate => Err(BatchFailed("a command failed alone in its savepoint".into())),
+        },
+    }
+}
+
+/// What one application of a batch came to.
+enum Attempt {
+    Committed,
+    /// Rolled back; every command of it is answered with this.
+    Failed(BatchFailed),
+    /// Rolled back because a command failed on its own data: apply it again, isolated.
+    Isolate,
+}
+
+fn attempt(conn: &mut SqliteConnection, batch: &mut [Box<dyn Command>], isolated: bool) -> Attempt {
+    let mut stopped = None;
     let res = conn.immediate_transaction(|conn| {
         for command in batch.iter_mut() {
-            if let Applied::Storage(why) = command.apply(conn) {
-                storage = Some(why);
-                return Err(DieselError::RollbackTransaction);
+            match command.apply(conn, isolated) {
+                Applied::Done => {}
+                Applied::Alone if isolated => {}
+                Applied::Alone => {
+                    stopped = Some(Attempt::Isolate);
+                    return Err(DieselError::RollbackTransaction);
+                }
+                Applied::Storage(why) => {
+                    stopped = Some(Attempt::Failed(BatchFailed(why)));
+                    return Err(DieselError::RollbackTransaction);
+                }
             }
         }
         Ok(())
     });
-    match (res, storage) {
-        (Ok(()), _) => Ok(()),
-        (Err(_), Some(why)) => Err(BatchFailed(why)),
-        (Err(err), None) => Err(BatchFailed(err.to_string())),
+    match (res, stopped) {
+        (Ok(()), _) => Attempt::Committed,
+        (Err(_), Some(stopped)) => stopped,
+        (Err(err), None) => Attempt::Failed(BatchFailed(err.to_string())),
     }
 }
 

@@ -1,2 +1,1 @@
-DROP INDEX events_origin_outcome;
 DROP TABLE ledger_totals;

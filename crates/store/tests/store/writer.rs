@@ -147,3 +147,26 @@ async fn a_credit_writes_missing_totals_itself_and_reads_sum_them_meanwhile() {
     assert_eq!((stats.credits, stats.credited_usd.to_string()), (2, "3.25".into()));
     assert_eq!(count(&db, "ledger_totals"), 1);
 }
+
+#[tokio::test]
+async fn applied_reconciliation_events_are_counted_as_corrections() {
+    use payram_ports::Origin;
+
+    let (db, repo) = TestDb::migrated();
+    let from_payram =
+        |body: &[u8]| payram_ports::NewEvent { origin: Origin::Reconciliation, ..event(body) };
+    repo.apply_notification(event(b"{}"), notification("ref-1", "OPEN", None)).await.unwrap();
+    // PayRam's API moves the payment forward: a correction. Saying the same again is not.
+    repo.apply_notification(from_payram(b"{}"), notification("ref-1", "FILLED", Some("5")))
+        .await
+        .unwrap();
+    repo.apply_notification(from_payram(b"{}"), notification("ref-1", "FILLED", Some("5")))
+        .await
+        .unwrap();
+    let stats = repo.stats().await.unwrap();
+    assert_eq!((stats.reconciliation_corrections, stats.credits), (1, 1));
+
+    // Summed again from the events when the row is missing.
+    db.raw().batch_execute("DELETE FROM ledger_totals;").unwrap();
+    assert_eq!(repo.stats().await.unwrap().reconciliation_corrections, 1);
+}
