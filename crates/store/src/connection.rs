@@ -76,6 +76,9 @@ impl Synchronous {
 /// How much longer than the busy timeout a caller waits for the writer's answer.
 const WRITER_GRACE: Duration = Duration::from_millis(500);
 
+/// The WAL file is truncated to this size when it restarts (a burst may grow it beyond).
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// How often the WAL is checkpointed, off the writer's path.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -238,7 +241,8 @@ pub fn connect(database_url: &str, options: &StoreOptions) -> Result<SqliteRepos
         source: source.into(),
     };
     conn.batch_execute(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = 0;",
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = 0; \
+         PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};",
         options.synchronous.pragma()
     ))
     .map_err(configure_error)?;

@@ -22,8 +22,9 @@
 //!
 //! Connections of other processes (the CLI, a backup) still share the file: the writer takes
 //! the write lock per batch (never `locking_mode = EXCLUSIVE`) and waits at most the busy
-//! timeout for it. WAL checkpoints run on their own connection between batches (see
-//! [`checkpointer`]), off the writer's critical path.
+//! timeout for it. WAL checkpoints run on their own connection (see [`checkpointer`]), off the
+//! writer's critical path; every [`CHECKPOINT_EVERY`] batches the writer finishes one between
+//! two batches, so that the WAL restarts from its beginning and stays bounded.
 
 use std::{
     sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError},
@@ -178,8 +179,19 @@ where
 #[error("the write batch was not committed: {0}")]
 pub(crate) struct BatchFailed(String);
 
+/// Every this many batches the writer checkpoints the WAL itself, between two batches.
+///
+/// The checkpointer thread copies most pages in the background, but under a constant load it
+/// never catches up with the frames appended meanwhile, and SQLite restarts the WAL from its
+/// beginning only once every frame was copied: without this the WAL grows without bound
+/// (measured: 28 GB in a 4-minute soak). Here no write is in progress, so the checkpoint can
+/// complete; it only copies what the checkpointer has not, and the next batch restarts the
+/// WAL (`journal_size_limit` then truncates the file).
+const CHECKPOINT_EVERY: u32 = 64;
+
 /// The writer thread: batch after batch until every handle is dropped.
 fn serve(mut conn: SqliteConnection, commands: &Receiver<Box<dyn Command>>, max_batch: usize) {
+    let mut since_checkpoint = 0_u32;
     while let Ok(first) = commands.recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -199,6 +211,13 @@ fn serve(mut conn: SqliteConnection, commands: &Receiver<Box<dyn Command>>, max_
         }
         for command in batch {
             command.answer(outcome.as_ref().copied());
+        }
+        since_checkpoint += 1;
+        if since_checkpoint >= CHECKPOINT_EVERY {
+            since_checkpoint = 0;
+            if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                tracing::debug!(%error, "wal checkpoint by the writer skipped");
+            }
         }
     }
 }
