@@ -1,6 +1,10 @@
 //! Opening the database: WAL mode, migrations and the connection pool.
 
-use std::{path::Path, sync::mpsc, time::Duration};
+use std::{
+    path::Path,
+    sync::{Arc, atomic::AtomicBool, mpsc},
+    time::Duration,
+};
 
 use diesel::{
     connection::SimpleConnection,
@@ -79,8 +83,9 @@ const WRITER_GRACE: Duration = Duration::from_millis(500);
 /// The WAL file is truncated to this size when it restarts (a burst may grow it beyond).
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
-/// How often the WAL is checkpointed, off the writer's path.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the WAL is checkpointed, off the writer's path: often, so that what the writer
+/// has left to copy when it restarts the WAL is little.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The file path of a database URL: accepts `sqlite://PATH`, `sqlite:PATH` and a bare `PATH`.
 ///
@@ -251,9 +256,13 @@ pub fn connect(database_url: &str, options: &StoreOptions) -> Result<SqliteRepos
     // A caller waits a little longer than the busy timeout, so that a batch refused a lock
     // answers with why; past that it gives up, and its command is never applied.
     let patience = options.busy_timeout + WRITER_GRACE;
-    let writer = Writer::start(conn, options.writer, patience).map_err(spawn_error)?;
+    let restart = Arc::new(AtomicBool::new(false));
+    let writer =
+        Writer::start(conn, options.writer, patience, Arc::clone(&restart)).map_err(spawn_error)?;
     let (checkpoints, stop) = mpsc::channel();
-    writer::checkpointer(open(path, options.busy_timeout)?, CHECKPOINT_INTERVAL, stop)
+    let checkpoints_on = open(path, options.busy_timeout)?;
+    let restart_frames = options.writer.wal_restart_frames;
+    writer::checkpointer(checkpoints_on, CHECKPOINT_INTERVAL, restart_frames, stop, restart)
         .map_err(spawn_error)?;
 
     let pool = Pool::builder()

@@ -23,11 +23,16 @@
 //! Connections of other processes (the CLI, a backup) still share the file: the writer takes
 //! the write lock per batch (never `locking_mode = EXCLUSIVE`) and waits at most the busy
 //! timeout for it. WAL checkpoints run on their own connection (see [`checkpointer`]), off the
-//! writer's critical path; every [`CHECKPOINT_EVERY`] batches the writer finishes one between
-//! two batches, so that the WAL restarts from its beginning and stays bounded.
+//! writer's critical path; when the WAL is long ([`WriterOptions::wal_restart_frames`]) the
+//! writer finishes one between two batches, so that the WAL restarts from its beginning and
+//! stays bounded.
 
 use std::{
-    sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+        mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError},
+    },
     thread,
     time::Duration,
 };
@@ -46,12 +51,15 @@ pub struct WriterOptions {
     pub queue: usize,
     /// Commands committed together at most, so one batch's latency stays bounded.
     pub max_batch: usize,
+    /// WAL frames (pages) past which the writer restarts the WAL (see [`checkpointer`]).
+    pub wal_restart_frames: i64,
 }
 
 impl Default for WriterOptions {
-    /// A queue of 4096 commands, batches of at most 256.
+    /// A queue of 4096 commands, batches of at most 256, the WAL restarted past 16,384 frames
+    /// (64 MiB of 4 KiB pages).
     fn default() -> Self {
-        Self { queue: 4096, max_batch: 256 }
+        Self { queue: 4096, max_batch: 256, wal_restart_frames: 16_384 }
     }
 }
 
@@ -66,16 +74,19 @@ pub(crate) struct Writer {
 impl Writer {
     /// Starts the writer thread on `conn` (already configured). The thread ends when every
     /// handle is dropped, after answering what was queued.
+    /// `restart` is set by the checkpointer when the WAL is long: the writer then finishes a
+    /// checkpoint between two batches.
     pub(crate) fn start(
         conn: SqliteConnection,
         options: WriterOptions,
         patience: Duration,
+        restart: Arc<AtomicBool>,
     ) -> Result<Self, std::io::Error> {
         let (queue, commands) = mpsc::sync_channel(options.queue.max(1));
         let max_batch = options.max_batch.max(1);
         thread::Builder::new()
             .name("sqlite-writer".to_owned())
-            .spawn(move || serve(conn, &commands, max_batch))?;
+            .spawn(move || serve(conn, &commands, max_batch, &restart))?;
         Ok(Self { queue, patience })
     }
 
@@ -179,19 +190,13 @@ where
 #[error("the write batch was not committed: {0}")]
 pub(crate) struct BatchFailed(String);
 
-/// Every this many batches the writer checkpoints the WAL itself, between two batches.
-///
-/// The checkpointer thread copies most pages in the background, but under a constant load it
-/// never catches up with the frames appended meanwhile, and SQLite restarts the WAL from its
-/// beginning only once every frame was copied: without this the WAL grows without bound
-/// (measured: 28 GB in a 4-minute soak). Here no write is in progress, so the checkpoint can
-/// complete; it only copies what the checkpointer has not, and the next batch restarts the
-/// WAL (`journal_size_limit` then truncates the file).
-const CHECKPOINT_EVERY: u32 = 64;
-
 /// The writer thread: batch after batch until every handle is dropped.
-fn serve(mut conn: SqliteConnection, commands: &Receiver<Box<dyn Command>>, max_batch: usize) {
-    let mut since_checkpoint = 0_u32;
+fn serve(
+    mut conn: SqliteConnection,
+    commands: &Receiver<Box<dyn Command>>,
+    max_batch: usize,
+    restart: &AtomicBool,
+) {
     while let Ok(first) = commands.recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -212,12 +217,10 @@ fn serve(mut conn: SqliteConnection, commands: &Receiver<Box<dyn Command>>, max_
         for command in batch {
             command.answer(outcome.as_ref().copied());
         }
-        since_checkpoint += 1;
-        if since_checkpoint >= CHECKPOINT_EVERY {
-            since_checkpoint = 0;
-            if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
-                tracing::debug!(%error, "wal checkpoint by the writer skipped");
-            }
+        if restart.swap(false, Ordering::AcqRel)
+            && let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
+        {
+            tracing::debug!(%error, "wal checkpoint by the writer skipped");
         }
     }
 }
@@ -302,20 +305,44 @@ fn describe(failure: &Failure) -> String {
 }
 
 /// Checkpoints the WAL every `interval` on its own connection (`PASSIVE`: it never waits for
-/// the writer or a reader), so the writer, whose automatic checkpoints are off, never pays for
-/// one inside a request. Ends when `stop`'s sender is dropped.
+/// the writer or a reader), so the writer, whose automatic checkpoints are off, does not copy
+/// pages inside a request; when the WAL is longer than `restart_frames` it sets `restart`.
+///
+/// Why the writer must then finish a checkpoint itself: under a constant load this thread
+/// never catches up with the frames appended meanwhile, and SQLite restarts the WAL from its
+/// beginning only once every frame was copied, so left alone the WAL grows without bound
+/// (measured: 28 GB in a 4-minute soak). Between two batches no write is in progress, so the
+/// writer's checkpoint completes; it copies only what this thread has not yet (a tenth of a
+/// second of writes), and the next batch restarts the WAL (`journal_size_limit` then
+/// truncates the file). Ends when `stop`'s sender is dropped.
 pub(crate) fn checkpointer(
     mut conn: SqliteConnection,
     interval: Duration,
+    restart_frames: i64,
     stop: Receiver<()>,
+    restart: Arc<AtomicBool>,
 ) -> Result<(), std::io::Error> {
     thread::Builder::new().name("sqlite-checkpoint".to_owned()).spawn(move || {
         // Ends on a message or when the sender is dropped.
         while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
-            if let Err(error) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
-                tracing::debug!(%error, "wal checkpoint skipped");
+            match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+                .get_result::<Checkpoint>(&mut conn)
+            {
+                Ok(checkpoint) if checkpoint.log >= restart_frames => {
+                    restart.store(true, Ordering::Release);
+                }
+                Ok(_) => {}
+                Err(error) => tracing::debug!(%error, "wal checkpoint skipped"),
             }
         }
     })?;
     Ok(())
+}
+
+/// What `PRAGMA wal_checkpoint` answers.
+#[derive(diesel::QueryableByName)]
+struct Checkpoint {
+    /// Frames in the WAL.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    log: i64,
 }
