@@ -51,7 +51,9 @@ pub struct WriterOptions {
     pub queue: usize,
     /// Commands committed together at most, so one batch's latency stays bounded.
     pub max_batch: usize,
-    /// WAL frames (pages) past which the writer restarts the WAL (see [`checkpointer`]).
+    /// WAL frames (pages) past which the writer finishes a checkpoint between two batches, so
+    /// that the WAL restarts from its beginning: under a constant load the background
+    /// checkpoints alone never let it restart, and it would grow without bound.
     pub wal_restart_frames: i64,
 }
 
