@@ -34,22 +34,7 @@ pub(crate) fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let target = target_dir();
-        let mut command = std::process::Command::new(env!("CARGO"));
-        // Cargo gives this test process the variables of the package under test
-        // (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...). Build scripts that watch them (ring's
-        // does) would see them change between this build and the outer one, and rebuild every
-        // time; the nested build must see the environment the outer cargo saw.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("CARGO_MANIFEST_")
-                || name.starts_with("CARGO_PKG_")
-                || name.starts_with("CARGO_BIN_")
-                || ["CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"]
-                    .contains(&name.as_ref())
-            {
-                command.env_remove(name.as_ref());
-            }
-        }
+        let mut command = payram_e2e::nested_cargo();
         let status = command
             .args(["build", "--quiet", "-p", "payram_merchant", "--bin", "payram-merchant"])
             .arg("--target-dir")

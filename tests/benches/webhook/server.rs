@@ -31,20 +31,7 @@ pub(crate) struct Binaries {
 /// bench was built in (so `CARGO_TARGET_DIR` is honoured).
 pub(crate) fn build() -> Result<Binaries, Error> {
     let target = target_dir()?;
-    let mut command = std::process::Command::new(env!("CARGO"));
-    // Cargo gives this process the variables of the package under bench; build scripts that
-    // watch them would see them change and rebuild every time (as in the e2e helpers).
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if name.starts_with("CARGO_MANIFEST_")
-            || name.starts_with("CARGO_PKG_")
-            || name.starts_with("CARGO_BIN_")
-            || ["CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"]
-                .contains(&name.as_ref())
-        {
-            command.env_remove(name.as_ref());
-        }
-    }
+    let mut command = payram_e2e::nested_cargo();
     let status = command
         .args(["build", "--release", "--locked", "--quiet"])
         .args(["-p", "payram_merchant", "--bin", "payram-merchant"])
