@@ -1,7 +1,7 @@
 # One entry point for people and CI. Recipes stay thin: the logic lives in Cargo.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
-.PHONY: help fmt fmt-check lint check-layers test test-deps doc ci run fuzz bench bench-smoke
+.PHONY: help fmt fmt-check lint check-layers deny-install deny audit test test-deps doc ci run fuzz bench bench-smoke
 
 # Crates that must stay framework- and storage-free, and what they may never depend on.
 PURE_CRATES := payram_domain payram_ports payram_core
@@ -39,6 +39,25 @@ check-layers: ## Inner crates must not depend on frameworks, storage or the runt
 	@bad=$$($(CARGO) tree --locked -p payram_simulator -e normal --prefix none --format '{p}' | grep -E '^($(SIMULATOR_FORBIDDEN)) ' | sort -u); \
 	  if [ -n "$$bad" ]; then echo "payram_simulator depends on a forbidden crate: $$bad"; exit 1; fi
 	@echo "check-layers: domain, ports, core and protocol depend on no framework, storage or runtime; adapters on no use case or other adapter; the simulator on no port or adapter"
+
+# cargo-deny, pinned so that every machine checks with the same rules. Two graphs: the workspace
+# (deny.toml) and the fuzz workspace with its own lock file (fuzz/deny.toml); docs/DEVELOPMENT.md.
+CARGO_DENY_VERSION := 0.20.2
+DENY_DIRS := . fuzz
+deny-install:
+	@[ "$$($(CARGO) deny --version 2>/dev/null)" = "cargo-deny $(CARGO_DENY_VERSION)" ] || \
+	  $(CARGO) install cargo-deny --locked --version $(CARGO_DENY_VERSION)
+
+deny: deny-install ## Licences, bans and sources; duplicate versions are warnings (installs cargo-deny --locked if missing)
+	@for d in $(DENY_DIRS); do echo "== cargo deny: $$d/Cargo.toml"; \
+	  $(CARGO) deny --locked --manifest-path $$d/Cargo.toml --config $$d/deny.toml \
+	    check --hide-inclusion-graph licenses bans sources || exit 1; done
+	@echo "deny: advisories skipped (the RustSec database is cloned from GitHub, out of reach for CI); run make audit where it is reachable"
+
+audit: deny-install ## Security advisories and yanked crates (fetches the RustSec advisory database)
+	@for d in $(DENY_DIRS); do echo "== cargo deny: $$d/Cargo.toml"; \
+	  $(CARGO) deny --locked --manifest-path $$d/Cargo.toml --config $$d/deny.toml check advisories || { \
+	  echo "audit: failed: an advisory above, or the RustSec database could not be cloned (it needs GitHub)"; exit 1; }; done
 
 # The end-to-end tests verify forwarded credits with the official Standard Webhooks library
 # (Python, from PyPI) and drive the dashboard in Debian's headless Chromium through Selenium's
@@ -83,7 +102,7 @@ bench-smoke: ## make bench, briefly (CI): both benches build and run; about a se
 	BENCH_SECONDS=$(BENCH_SMOKE_SECONDS) $(CARGO) bench --locked -p payram_e2e --bench webhook
 	$(CARGO) bench --locked -p payram_e2e --bench pipeline -- --quick
 
-ci: fmt-check lint check-layers test doc ## Exactly what CI runs
+ci: fmt-check deny lint check-layers test doc ## Exactly what CI runs
 
 run: ## Serve on ./payram-merchant.db (set PAYRAM_API_KEYS first)
 	$(CARGO) run --release --locked --bin payram-merchant -- serve
