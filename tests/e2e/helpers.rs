@@ -22,7 +22,7 @@ use tokio::{
 pub(crate) const TEST_KEY: &str = "payram-test-project-api-key-0001";
 /// An older key, configured first, to exercise key rotation.
 pub(crate) const OLD_KEY: &str = "payram-old-project-key";
-pub(crate) const ADMIN_TOKEN: &str = "e2e-admin-token";
+pub(crate) const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
 
 /// How long the server may take to print its address before the test fails (a bound on a
 /// failure, not a synchronisation: the test proceeds as soon as the line is read).

@@ -117,7 +117,8 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         let app = Application::build(&settings)?;
         // The bound address goes to stdout, alone on its line, for people and scripts.
         let mut stdout = std::io::stdout();
-        let _ = writeln!(stdout, "payram-merchant listening on http://{}", app.addr());
+        let scheme = if settings.security.tls.is_some() { "https" } else { "http" };
+        let _ = writeln!(stdout, "payram-merchant listening on {scheme}://{}", app.addr());
         let _ = stdout.flush();
         tracing::info!(
             addr = %app.addr(),

@@ -1,8 +1,9 @@
 //! Credit forwarding settings (`CREDIT_FORWARD_*`).
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
 
 use payram_core::RetryPolicy;
 use payram_forward::{ForwardSecret, HttpForwarder, SecretError};
@@ -23,9 +24,14 @@ pub struct ForwardArgs {
         env = "CREDIT_FORWARD_SECRET",
         hide_env_values = true,
         value_name = "SECRET",
+        value_parser = crate::secrets::parse_secret,
         global = true
     )]
-    pub credit_forward_secret: Option<String>,
+    pub credit_forward_secret: Option<SecretString>,
+
+    /// A file holding `CREDIT_FORWARD_SECRET` (instead of the variable).
+    #[arg(long, env = "CREDIT_FORWARD_SECRET_FILE", value_name = "PATH", global = true)]
+    pub credit_forward_secret_file: Option<PathBuf>,
 
     /// Delivery attempts of a forwarded credit in all; after the last failed one it is dead.
     #[arg(long, env = "CREDIT_FORWARD_MAX_ATTEMPTS", default_value_t = 20, global = true)]
@@ -93,6 +99,8 @@ pub enum ForwardError {
     NoUrl,
     #[error("CREDIT_FORWARD_SECRET: {0}")]
     Secret(SecretError),
+    #[error(transparent)]
+    SecretFile(#[from] crate::secrets::SecretError),
     #[error("CREDIT_FORWARD_URL must be an http:// or https:// URL (got {0:?})")]
     Url(String),
     #[error("CREDIT_FORWARD_MAX_ATTEMPTS and CREDIT_FORWARD_TIMEOUT_MS must be at least 1")]
@@ -103,8 +111,12 @@ impl ForwardArgs {
     /// `None` when forwarding is off.
     pub fn forwarding(&self) -> Result<Option<Forwarding>, ForwardError> {
         let url = self.credit_forward_url.as_deref().map(str::trim).filter(|url| !url.is_empty());
-        let secret =
-            self.credit_forward_secret.as_deref().map(str::trim).filter(|text| !text.is_empty());
+        let secret = crate::secrets::secret_setting(
+            "CREDIT_FORWARD_SECRET",
+            self.credit_forward_secret.as_ref(),
+            self.credit_forward_secret_file.as_deref(),
+        )?;
+        let secret = secret.as_ref().map(|s| s.expose_secret().trim()).filter(|s| !s.is_empty());
         let (url, secret) = match (url, secret) {
             (None, None) => return Ok(None),
             (Some(_), None) => return Err(ForwardError::NoSecret),

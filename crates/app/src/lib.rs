@@ -13,8 +13,11 @@ pub mod doctor;
 pub mod events;
 pub mod forward;
 pub mod reconcile;
+pub mod secrets;
+pub mod security;
 pub mod settings;
 mod startup;
+pub mod tls;
 mod workers;
 
 pub use startup::{Application, Core, CoreConfig, StartupError};

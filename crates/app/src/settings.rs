@@ -1,10 +1,10 @@
 //! Typed, validated configuration. Every setting is an environment variable and a flag of
 //! `serve`; values are checked once, at start, and passed explicitly.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Args;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use payram_api::{ApiConfig, ConfigError};
 use payram_core::RetryPolicy;
@@ -15,6 +15,8 @@ use payram_store::Synchronous;
 use crate::{
     CoreConfig,
     forward::{ForwardArgs, ForwardError, Forwarding},
+    secrets::{SecretError, secret_setting},
+    security::{Security, SecurityArgs},
 };
 
 /// The default SQLite file, relative to the working directory.
@@ -206,9 +208,14 @@ pub struct PolicyArgs {
         env = "PAYRAM_API_KEYS",
         hide_env_values = true,
         value_name = "KEYS",
+        value_parser = crate::secrets::parse_secret,
         global = true
     )]
-    pub api_keys: Option<String>,
+    pub api_keys: Option<SecretString>,
+
+    /// A file holding `PAYRAM_API_KEYS` (comma-separated, as in the variable) instead of it.
+    #[arg(long, env = "PAYRAM_API_KEYS_FILE", value_name = "PATH", global = true)]
+    pub api_keys_file: Option<PathBuf>,
 
     /// Statuses whose USD amount is credited to the customer, comma-separated (as for every
     /// command that applies notifications).
@@ -224,7 +231,12 @@ pub struct PolicyArgs {
 impl PolicyArgs {
     /// The configured keys; an error names `PAYRAM_API_KEYS` and never shows a key.
     pub fn keys(&self) -> Result<ApiKeys, SettingsError> {
-        let keys = self.api_keys.as_deref().filter(|keys| !keys.trim().is_empty());
+        let keys = secret_setting(
+            "PAYRAM_API_KEYS",
+            self.api_keys.as_ref(),
+            self.api_keys_file.as_deref(),
+        )?;
+        let keys = keys.as_ref().map(ExposeSecret::expose_secret).filter(|k| !k.trim().is_empty());
         ApiKeys::from_comma_separated(keys.ok_or(SettingsError::NoApiKeys)?)
             .map_err(SettingsError::ApiKeys)
     }
@@ -280,9 +292,23 @@ pub struct ServeArgs {
     #[arg(long, env = "WEBHOOK_PATH", default_value = "/webhook")]
     pub webhook_path: String,
 
-    /// Bearer token of the admin API; when unset (or blank) the admin API answers 401.
-    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
-    pub admin_token: Option<String>,
+    /// Bearer token of the admin API and the dashboard, at least 16 characters; when unset
+    /// (or blank) the admin API answers 401.
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = crate::secrets::parse_secret
+    )]
+    pub admin_token: Option<SecretString>,
+
+    /// A file holding `ADMIN_TOKEN` (instead of the variable).
+    #[arg(long, env = "ADMIN_TOKEN_FILE", value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub security: SecurityArgs,
 
     /// When true, a request with only the `API-Key` header is refused (401).
     #[arg(
@@ -323,6 +349,8 @@ pub struct Settings {
     pub reconcile: Option<ReconcileSettings>,
     /// PayRam's API, asked before crediting, when `CONFIRM_BEFORE_CREDIT` is true.
     pub confirm: Option<ApiConfig>,
+    /// Allow-lists, proxies, limits on guessing, client timeouts, TLS, `METRICS_TOKEN`.
+    pub security: Security,
 }
 
 /// The periodic reconciliation of `serve`.
@@ -365,6 +393,30 @@ pub enum SettingsError {
     PayramApi(#[from] ConfigError),
     #[error("{name}: {problem}")]
     Duration { name: &'static str, problem: String },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(
+        "ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN_CHARS} characters: use a long random value \
+         (e.g. `openssl rand -hex 32`), or leave it unset to turn the admin API off"
+    )]
+    AdminTokenTooShort,
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
+}
+
+/// The shortest accepted `ADMIN_TOKEN`.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
+/// The admin token: blank is none (no admin API); shorter than [`MIN_ADMIN_TOKEN_CHARS`] is
+/// refused.
+pub fn admin_token(token: Option<SecretString>) -> Result<Option<SecretString>, SettingsError> {
+    let Some(token) = token.filter(|token| !token.expose_secret().trim().is_empty()) else {
+        return Ok(None);
+    };
+    if token.expose_secret().chars().count() < MIN_ADMIN_TOKEN_CHARS {
+        return Err(SettingsError::AdminTokenTooShort);
+    }
+    Ok(Some(token))
 }
 
 impl ServeArgs {
@@ -374,11 +426,11 @@ impl ServeArgs {
         if !self.webhook_path.starts_with('/') {
             return Err(SettingsError::WebhookPath(self.webhook_path.clone()));
         }
-        let admin_token = self
-            .admin_token
-            .as_deref()
-            .filter(|token| !token.trim().is_empty())
-            .map(|token| SecretString::from(token.to_owned()));
+        let admin_token = admin_token(secret_setting(
+            "ADMIN_TOKEN",
+            self.admin_token.as_ref(),
+            self.admin_token_file.as_deref(),
+        )?)?;
         if self.max_body_bytes == 0 {
             return Err(SettingsError::MaxBodyBytes);
         }
@@ -416,6 +468,7 @@ impl ServeArgs {
             forwarding: self.forward.forwarding()?,
             reconcile,
             confirm,
+            security: self.security.security()?,
         })
     }
 }

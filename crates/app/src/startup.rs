@@ -11,7 +11,7 @@ use payram_core::{
     OutboxService, PaymentService, ReconcileService, RetryPolicy, Storage, SystemClock,
 };
 use payram_domain::CreditPolicy;
-use payram_http::{HttpConfig, Metrics, ProtocolParser, Readiness};
+use payram_http::{Guard, Guessing, HttpConfig, Metrics, ProtocolParser, Readiness};
 use payram_ports::{OutboxUseCases, PaymentUseCases, Queries};
 use payram_store::{SqliteRepository, StoreError, StoreOptions, Synchronous};
 
@@ -98,6 +98,33 @@ impl Core {
     }
 }
 
+/// Open files `serve` needs beside its connections (the database, its WAL, the pool, logs).
+const SPARE_FILES: u64 = 64;
+
+/// Raises the open-file soft limit so that `max_connections` fit, and says so; warns when the
+/// hard limit does not allow it (then connections beyond the limit are refused by the kernel).
+fn raise_open_file_limit(max_connections: usize) {
+    let wanted = u64::try_from(max_connections).unwrap_or(u64::MAX).saturating_add(SPARE_FILES);
+    let before = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft);
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(limit) if limit >= wanted => {
+            if limit > before {
+                tracing::info!(
+                    from = before,
+                    to = limit,
+                    "raised the open-file limit to fit MAX_CONNECTIONS"
+                );
+            }
+        }
+        Ok(limit) => tracing::warn!(
+            limit,
+            wanted,
+            "the open-file limit cannot be raised to fit MAX_CONNECTIONS: raise the hard limit (LimitNOFILE) or lower MAX_CONNECTIONS"
+        ),
+        Err(err) => tracing::warn!(error = %err, "the open-file limit could not be read or raised"),
+    }
+}
+
 /// How long a graceful shutdown waits for requests in flight.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
@@ -125,6 +152,8 @@ pub enum StartupError {
     Forwarder(#[source] reqwest::Error),
     #[error("cannot set up the PayRam API client")]
     PayramApi(#[from] payram_api::ConfigError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -137,6 +166,8 @@ impl Application {
     /// Applies pending migrations, opens the store, wires the adapters to the core and binds
     /// the listener (port 0 picks a free port; [`Application::addr`] tells which).
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let security = &settings.security;
+        let tls = security.tls.as_ref().map(crate::tls::server_config).transpose()?;
         let applied = payram_store::migrate(&settings.database_url)?;
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied pending migrations");
@@ -186,13 +217,25 @@ impl Application {
             require_signature: settings.require_signature,
             max_body_bytes: settings.max_body_bytes,
             admin_token: settings.admin_token.clone(),
+            metrics_token: security.metrics_token.clone(),
+            guessing: Guessing::per_minute(security.auth_failure_limit),
         });
+        let guard = Guard {
+            webhook_path: settings.webhook_path.clone(),
+            allowed_ips: security.allowed_ips.clone(),
+            admin_allowed_ips: security.admin_allowed_ips.clone(),
+            trusted_proxies: security.trusted_proxies.clone(),
+            body_timeout: security.client_body_timeout,
+        };
+        let workers_count = std::thread::available_parallelism().map_or(1, usize::from);
+        raise_open_file_limit(security.max_connections);
 
         let bind_error = |source| StartupError::Bind { addr: settings.bind_addr, source };
         let listener = std::net::TcpListener::bind(settings.bind_addr).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         let server = HttpServer::new(move || {
             let app = App::new()
+                .wrap(actix_web::middleware::from_fn(guard.clone().middleware()))
                 .configure(payram_http::configure(
                     Arc::clone(&use_cases),
                     Arc::clone(&queries),
@@ -206,8 +249,16 @@ impl Application {
                 None => app,
             }
         })
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-        .listen(listener)
+        .workers(workers_count)
+        // actix counts connections per worker.
+        .max_connections(security.max_connections.div_ceil(workers_count))
+        .client_request_timeout(security.client_request_timeout)
+        .keep_alive(security.keep_alive_timeout)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
         .map_err(bind_error)?
         .run();
         Ok(Self { addr, server, workers })

@@ -8,7 +8,7 @@ use actix_web::{
 
 use payram_ports::{RepositoryError, ServiceError};
 
-use crate::dto::ErrorBody;
+use crate::{dto::ErrorBody, throttle::RetryAfter};
 
 /// Why a request gets an error answer. A local type, because the orphan rule forbids
 /// implementing `ResponseError` for `payram_ports::ServiceError` here.
@@ -23,6 +23,19 @@ pub(crate) enum ApiError {
     MethodNotAllowed,
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The client address is not in the allow-list of the path (`ALLOWED_IPS`,
+    /// `ADMIN_ALLOWED_IPS`).
+    #[error("forbidden")]
+    Forbidden,
+    /// Too many failed authentications from the client address; try again after this long.
+    #[error("rate limited")]
+    RateLimited(RetryAfter),
+    /// The body did not arrive within `CLIENT_BODY_TIMEOUT`.
+    #[error("request timeout")]
+    RequestTimeout,
+    /// The request head is over [`crate::guard::MAX_HEAD_BYTES`].
+    #[error("request header fields too large")]
+    HeaderTooLarge,
     /// A request this layer cannot read (not a webhook body refused by the core: that one is a
     /// recorded outcome, answered from the receipt).
     #[error("{message}")]
@@ -46,6 +59,10 @@ impl ApiError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited(_) => "rate_limited",
+            Self::RequestTimeout => "request_timeout",
+            Self::HeaderTooLarge => "request_header_too_large",
             Self::BadRequest { code, .. } => code,
             Self::Service(err) if err.is_retryable() => "storage_unavailable",
             Self::Service(_) => "internal",
@@ -60,6 +77,10 @@ impl ResponseError for ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::HeaderTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             // Retryable: nothing was committed and PayRam retries on any status >= 400.
             Self::Service(err) if err.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
@@ -78,12 +99,25 @@ impl ResponseError for ApiError {
                 None
             }
             Self::BadRequest { message, .. } => Some(message.clone()),
+            Self::Forbidden => Some("this address may not use this endpoint".to_owned()),
+            Self::RateLimited(RetryAfter(secs)) => {
+                Some(format!("too many failed authentications; try again in {secs} s"))
+            }
+            Self::RequestTimeout => Some("the request body did not arrive in time".to_owned()),
+            Self::HeaderTooLarge => Some("the request head is over 16 KiB".to_owned()),
             Self::Unauthorized
             | Self::NotFound
             | Self::MethodNotAllowed
             | Self::PayloadTooLarge => None,
         };
-        HttpResponse::build(self.status_code()).json(ErrorBody { error: self.code(), message })
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::RateLimited(RetryAfter(secs)) = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
+        if matches!(self, Self::RequestTimeout | Self::HeaderTooLarge) {
+            response.force_close();
+        }
+        response.json(ErrorBody { error: self.code(), message })
     }
 }
 

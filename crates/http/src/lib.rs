@@ -34,14 +34,17 @@
 
 mod admin;
 mod auth;
+mod client;
 mod dashboard;
 mod dto;
 mod error;
 mod events;
+mod guard;
 mod lists;
 mod metrics;
 mod openapi;
 mod outbox;
+mod throttle;
 mod webhook;
 
 #[cfg(test)]
@@ -56,7 +59,12 @@ use payram_domain::{Inbound, Notification};
 use payram_ports::{BodyParser, OutboxUseCases, PaymentUseCases, Queries, Rejection};
 
 use crate::error::ApiError;
-pub use crate::metrics::{Metrics, Readiness};
+pub use crate::{
+    client::{IpList, IpListError},
+    guard::{Guard, Guarded, MAX_HEAD_BYTES},
+    metrics::{Metrics, Readiness},
+    throttle::{FailureLimiter, RetryAfter, TRACKED_ADDRESSES},
+};
 
 /// The [`BodyParser`] port on PayRam's wire format ([`payram_protocol::parse_body`] and
 /// [`payram_protocol::parse_payment_lookup`]): how live deliveries, replays and retries all
@@ -89,6 +97,31 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Bearer token of the admin API; `None` makes the admin API answer 401.
     pub admin_token: Option<SecretString>,
+    /// `METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token.
+    pub metrics_token: Option<SecretString>,
+    /// Failed authentications per client address, shared by every actix worker.
+    pub guessing: Guessing,
+}
+
+/// The limits on guessing (`AUTH_FAILURE_LIMIT`): one counter for webhook credentials, one
+/// for admin tokens (admin API, dashboard sign-in, `METRICS_TOKEN`). Clones share the counters.
+#[derive(Clone, Debug)]
+pub struct Guessing {
+    /// Wrong API keys and signatures on the webhook.
+    pub webhook: Arc<FailureLimiter>,
+    /// Wrong admin (and metrics) tokens.
+    pub admin: Arc<FailureLimiter>,
+}
+
+impl Guessing {
+    /// `limit` failures a minute per client address, for each kind; 0: no limit.
+    #[must_use]
+    pub fn per_minute(limit: u32) -> Self {
+        Self {
+            webhook: Arc::new(FailureLimiter::per_minute(limit)),
+            admin: Arc::new(FailureLimiter::per_minute(limit)),
+        }
+    }
 }
 
 /// Registers every route, the JSON extractor error handlers and the JSON 404 fallback.

@@ -13,7 +13,9 @@ use std::{
     time::Duration,
 };
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+
+use crate::{HttpConfig, error::ApiError};
 use chrono::{DateTime, Utc};
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -114,14 +116,23 @@ impl Metrics {
     }
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text"), (status = 401, description = "METRICS_TOKEN is set and the bearer token is missing or wrong", body = crate::dto::ErrorBody), (status = 429, description = "Too many wrong tokens from this address", body = crate::dto::ErrorBody)))]
 /// `GET /metrics`: the HTTP layer's metrics, then figures read from the database at scrape
-/// time (credits, failed and dead events, the outbox backlog and its age). No authentication,
-/// like `/healthz`: keep it off the public internet.
+/// time (credits, failed and dead events, the outbox backlog and its age, from running totals:
+/// a constant amount of data). No authentication unless `METRICS_TOKEN` is set; then it is a
+/// bearer token, wrong ones counted like wrong admin tokens.
 pub(crate) async fn scrape(
+    req: HttpRequest,
     metrics: web::Data<Metrics>,
     queries: web::Data<dyn Queries>,
-) -> HttpResponse {
+    config: Option<web::Data<HttpConfig>>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(config) = &config
+        && let Some(token) = &config.metrics_token
+    {
+        crate::auth::admit(&req, config, Some(token), crate::auth::presented_bearer(&req))
+            .inspect_err(|err| tracing::warn!(client = %crate::client::client_of(&req), answer = err.code(), "metrics request refused"))?;
+    }
     let mut text = metrics.render();
     let stats = queries.stats().await;
     if let Err(err) = &stats {
@@ -129,12 +140,12 @@ pub(crate) async fn scrape(
     }
     render_stats(&mut text, stats.ok().as_ref(), Utc::now());
     text.push_str("# EOF\n");
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         ))
-        .body(text)
+        .body(text))
 }
 
 /// The database figures in the OpenMetrics text format. Money is written as its exact decimal

@@ -16,7 +16,7 @@ use payram_protocol::{
 };
 
 use crate::{
-    HttpConfig, ProtocolParser,
+    HttpConfig, ProtocolParser, client,
     dto::{ErrorBody, PingAnswer, ReceiptAnswer, WebhookAnswer},
     error::ApiError,
     metrics::Metrics,
@@ -39,6 +39,9 @@ use crate::{
         (status = 200, description = "Recorded and applied (or the ping)", body = WebhookAnswer),
         (status = 400, description = "Malformed JSON or invalid payload (recorded)", body = ErrorBody),
         (status = 401, description = "Not authenticated (nothing recorded)", body = ErrorBody),
+        (status = 403, description = "Client address not in ALLOWED_IPS (nothing recorded)", body = ErrorBody),
+        (status = 408, description = "Body not received within CLIENT_BODY_TIMEOUT (nothing recorded)", body = ErrorBody),
+        (status = 429, description = "Not authenticated, and too many failures from this address (nothing recorded; Retry-After)", body = ErrorBody),
         (status = 413, description = "Body over MAX_BODY_BYTES", body = ErrorBody),
         (status = 500, description = "Recorded, processing failed; retried", body = ErrorBody),
         (status = 503, description = "Storage unavailable; nothing recorded, PayRam retries", body = ErrorBody),
@@ -126,8 +129,19 @@ async fn handle(
         });
     }
     let auth = auth.map_err(|reason| {
-        tracing::warn!(?reason, "webhook refused");
-        ApiError::Unauthorized
+        // Every failure counts against the client; over the limit the answer is 429. A request
+        // that authenticates is never limited, so others' failures cannot lock PayRam out.
+        let client = client::client_of(req);
+        match config.guessing.webhook.fail(client.key(), Instant::now()) {
+            Ok(()) => {
+                tracing::warn!(?reason, %client, "webhook refused");
+                ApiError::Unauthorized
+            }
+            Err(after) => {
+                tracing::warn!(?reason, %client, "webhook refused: too many failures");
+                ApiError::RateLimited(after)
+            }
+        }
     })?;
 
     let content = ProtocolParser.parse(&body);
@@ -187,6 +201,7 @@ async fn read_body(
     }
     match payload.to_bytes_limited(limit).await {
         Ok(Ok(body)) => Ok(body),
+        Ok(Err(err)) if crate::guard::is_timeout(&err) => Err(ApiError::RequestTimeout),
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "webhook body could not be read");
             Err(ApiError::BadRequest {

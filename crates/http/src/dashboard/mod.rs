@@ -160,6 +160,7 @@ pub(crate) struct LoginForm {
 
 #[utoipa::path(post, path = "/dashboard/login", tag = "dashboard", request_body(content = String, description = "Form field `token`: the admin token", content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "Signed in: sets the session cookie"), (status = 401, description = "Wrong token", content_type = "text/html")))]
 pub(crate) async fn login(
+    req: HttpRequest,
     config: web::Data<HttpConfig>,
     form: web::Form<LoginForm>,
 ) -> HttpResponse {
@@ -169,12 +170,26 @@ pub(crate) async fn login(
             pages::login(false, Some("The dashboard is off: set ADMIN_TOKEN.")),
         );
     };
-    if !crate::auth::is_admin_token(token, &form.token) {
-        tracing::warn!("dashboard sign-in refused");
-        return page(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            pages::login(true, Some("That is not the admin token.")),
-        );
+    if let Err(err) = crate::auth::admit(&req, &config, Some(token), Some(&form.token)) {
+        let client = crate::client::client_of(&req);
+        tracing::warn!(%client, answer = err.code(), "dashboard sign-in refused");
+        return match err {
+            crate::error::ApiError::RateLimited(crate::RetryAfter(secs)) => {
+                let mut refused = page(
+                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    pages::login(
+                        true,
+                        Some(&format!("Too many failed sign-ins: try again in {secs} s.")),
+                    ),
+                );
+                refused.headers_mut().insert(header::RETRY_AFTER, secs.into());
+                refused
+            }
+            _ => page(
+                actix_web::http::StatusCode::UNAUTHORIZED,
+                pages::login(true, Some("That is not the admin token.")),
+            ),
+        };
     }
     let cookie = Cookie::build(session::COOKIE, session::issue(token, Utc::now()))
         .path("/dashboard")

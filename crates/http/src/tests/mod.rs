@@ -43,6 +43,8 @@ fn config() -> HttpConfig {
         require_signature: false,
         max_body_bytes: MAX_BODY,
         admin_token: Some(SecretString::from(ADMIN_TOKEN)),
+        metrics_token: None,
+        guessing: crate::Guessing::per_minute(20),
     }
 }
 

@@ -1,0 +1,205 @@
+//! The guard every request passes before any route: the request head's size (431), the
+//! client address (`TRUSTED_PROXIES`), the allow-lists (`ALLOWED_IPS` for the webhook,
+//! `ADMIN_ALLOWED_IPS` for the admin API and the dashboard; 403 before authentication) and the
+//! body deadline (`CLIENT_BODY_TIMEOUT`: 408 and the connection closed). Registered by the app
+//! around the whole `App` with [`Guard::middleware`].
+
+use std::{
+    net::IpAddr,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use actix_web::{
+    HttpMessage, ResponseError,
+    body::{BoxBody, MessageBody},
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    error::PayloadError,
+    http::header,
+    middleware::Next,
+    rt::time::Sleep,
+    web::Bytes,
+};
+use futures_core::Stream;
+
+use crate::{
+    client::{self, IpList},
+    error::ApiError,
+};
+
+/// Largest request head (request line and headers) served; a larger one is answered 431.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// What the guard checks, read once at startup by the app.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    /// The webhook path, checked against `allowed_ips`.
+    pub webhook_path: String,
+    /// `ALLOWED_IPS`: who may call the webhook; `None`: everyone.
+    pub allowed_ips: Option<IpList>,
+    /// `ADMIN_ALLOWED_IPS`: who may call `/api/...` and `/dashboard...`; `None`: everyone.
+    pub admin_allowed_ips: Option<IpList>,
+    /// `TRUSTED_PROXIES`: peers whose forwarding headers name the client.
+    pub trusted_proxies: IpList,
+    /// `CLIENT_BODY_TIMEOUT`: the whole body must arrive within this time of the head.
+    pub body_timeout: Duration,
+}
+
+/// What the guard's middleware function returns.
+pub type Guarded =
+    Pin<Box<dyn Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>>>;
+
+/// The request body stream actix handlers read.
+type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
+
+impl Guard {
+    /// The middleware: `App::new().wrap(actix_web::middleware::from_fn(guard.middleware()))`.
+    pub fn middleware<B: MessageBody + 'static>(
+        self,
+    ) -> impl Fn(ServiceRequest, Next<B>) -> Guarded {
+        let guard = Arc::new(self);
+        move |req, next| Box::pin(Arc::clone(&guard).check(req, next))
+    }
+
+    async fn check<B: MessageBody + 'static>(
+        self: Arc<Self>,
+        mut req: ServiceRequest,
+        next: Next<B>,
+    ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+        if head_bytes(&req) > MAX_HEAD_BYTES {
+            tracing::warn!(path = ?req.path(), "request refused: head over 16 KiB");
+            return Ok(refuse(req, &ApiError::HeaderTooLarge));
+        }
+        let peer = req.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |peer| peer.ip());
+        let client = client::resolve(peer, req.headers(), &self.trusted_proxies);
+        client::remember(&req, client);
+        if let Some(list) = self.allow_list(req.path())
+            && !client.is_in(list)
+        {
+            tracing::warn!(%client, path = ?req.path(), "request refused: address not allowed");
+            return Ok(refuse(req, &ApiError::Forbidden));
+        }
+
+        let body = Arc::new(BodyState::default());
+        let payload = req.take_payload();
+        let deadline: BodyStream = Box::pin(Deadline {
+            inner: payload,
+            sleep: Box::pin(actix_web::rt::time::sleep(self.body_timeout)),
+            state: Arc::clone(&body),
+        });
+        req.set_payload(Payload::from(deadline));
+        let has_body = has_body(&req);
+
+        let mut res = next.call(req).await?.map_into_boxed_body();
+        if body.expired.load(Ordering::Relaxed) {
+            tracing::warn!(%client, path = ?res.request().path(), "request refused: body too slow");
+            let (req, _) = res.into_parts();
+            let mut response = ApiError::RequestTimeout.error_response();
+            response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+            return Ok(ServiceResponse::new(req, response));
+        }
+        if has_body && !body.finished.load(Ordering::Relaxed) {
+            // The handler answered without reading the whole body: do not wait for the rest.
+            res.response_mut()
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+        }
+        Ok(res)
+    }
+
+    fn allow_list(&self, path: &str) -> Option<&IpList> {
+        if path == self.webhook_path {
+            self.allowed_ips.as_ref()
+        } else if path == "/dashboard"
+            || path.starts_with("/dashboard/")
+            || path.starts_with("/api/")
+        {
+            self.admin_allowed_ips.as_ref()
+        } else {
+            None
+        }
+    }
+}
+
+/// The size of the request line and headers, as they came (give or take the separators).
+fn head_bytes(req: &ServiceRequest) -> usize {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    req.headers()
+        .iter()
+        .fold(line, |sum, (name, value)| sum + name.as_str().len() + value.len() + 4)
+}
+
+fn has_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|length| length.trim() != "0")
+}
+
+fn refuse(req: ServiceRequest, err: &ApiError) -> ServiceResponse<BoxBody> {
+    let mut response = err.error_response();
+    if matches!(err, ApiError::HeaderTooLarge) {
+        response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+    }
+    req.into_response(response)
+}
+
+/// What became of a request's body.
+#[derive(Debug, Default)]
+struct BodyState {
+    /// The deadline passed before the body was whole.
+    expired: AtomicBool,
+    /// The body was read to its end.
+    finished: AtomicBool,
+}
+
+/// The request body, failing with a timeout once the deadline passes.
+struct Deadline {
+    inner: Payload,
+    sleep: Pin<Box<Sleep>>,
+    state: Arc<BodyState>,
+}
+
+impl Stream for Deadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.state.finished.load(Ordering::Relaxed) {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(None) => {
+                self.state.finished.store(true, Ordering::Relaxed);
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(item)) => Poll::Ready(Some(item)),
+            Poll::Pending => match self.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.state.expired.store(true, Ordering::Relaxed);
+                    // Ends the stream for the handler; the guard turns the answer into 408.
+                    self.state.finished.store(true, Ordering::Relaxed);
+                    Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the request body did not arrive within CLIENT_BODY_TIMEOUT",
+                    )))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+/// Whether a body read failed because [`Deadline`] expired.
+pub(crate) fn is_timeout(err: &actix_web::Error) -> bool {
+    matches!(
+        err.as_error::<PayloadError>(),
+        Some(PayloadError::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut
+    )
+}
