@@ -172,14 +172,22 @@ async fn newest_reference(args: &DoctorArgs) -> Option<ReferenceId> {
 /// The `ok` detail of the configuration: what it amounts to, never a key or the token.
 fn describe(settings: &Settings, args: &ServeArgs) -> String {
     let keys = settings.api_keys.len();
+    let security = &settings.security;
+    let addresses = |list: Option<&payram_http::IpList>| {
+        list.map_or_else(|| "every address".to_owned(), ToString::to_string)
+    };
     format!(
-        "{keys} API key{}, webhook {} on {}, admin API {}, CREDIT_ON {}, signature {}",
+        "{keys} API key{}, webhook {} on {}{}, admin API {}, CREDIT_ON {}, signature {}, \
+         webhook from {}, admin from {}",
         if keys == 1 { "" } else { "s" },
         settings.webhook_path,
         settings.bind_addr,
+        if security.tls.is_some() { " (HTTPS)" } else { "" },
         if settings.admin_token.is_some() { "enabled" } else { "disabled (no ADMIN_TOKEN)" },
         args.policy.credit_on,
         if settings.require_signature { "required" } else { "or API-Key accepted" },
+        addresses(security.allowed_ips.as_ref()),
+        addresses(security.admin_allowed_ips.as_ref()),
     )
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// A secret setting that cannot be read; the message names the variable, never the value.
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +23,14 @@ pub enum SecretError {
 }
 
 /// The value of secret `name`, from the variable (`value`) or from the file `file` names;
-/// `None` when neither is set.
+/// `None` when neither is set. A blank variable or an empty path counts as unset.
 pub fn secret_setting(
     name: &'static str,
     value: Option<&SecretString>,
     file: Option<&Path>,
 ) -> Result<Option<SecretString>, SecretError> {
+    let value = value.filter(|value| !value.expose_secret().trim().is_empty());
+    let file = file.filter(|path| !path.as_os_str().is_empty());
     match (value, file) {
         (Some(_), Some(_)) => Err(SecretError::Both { name }),
         (Some(value), None) => Ok(Some(value.clone())),
@@ -57,8 +59,6 @@ pub(crate) fn parse_secret(text: &str) -> Result<SecretString, std::convert::Inf
 #[cfg(test)]
 mod tests {
     use std::io::Write as _;
-
-    use secrecy::ExposeSecret;
 
     use super::*;
 

@@ -652,4 +652,18 @@ mod tests {
         ]);
         assert!(matches!(url, Err(SettingsError::PayramApi(_))));
     }
+
+    #[test]
+    fn the_admin_token_is_at_least_16_characters_or_off() {
+        let token = |text: &str| admin_token(Some(SecretString::from(text.to_owned())));
+        assert!(matches!(token("a"), Err(SettingsError::AdminTokenTooShort)));
+        assert!(matches!(token("fifteen-chars-x"), Err(SettingsError::AdminTokenTooShort)));
+        assert!(matches!(token("ééééééééééééééé"), Err(SettingsError::AdminTokenTooShort)));
+        assert!(token("sixteen-chars-xx").unwrap().is_some());
+        assert!(token("   ").unwrap().is_none(), "blank is off, as unset");
+        assert!(admin_token(None).unwrap().is_none());
+        let message = token("short").unwrap_err().to_string();
+        assert!(message.starts_with("ADMIN_TOKEN is shorter than 16 characters"), "{message}");
+        assert!(!message.contains("short\""), "the token is never shown");
+    }
 }
