@@ -1,6 +1,11 @@
 //! The dashboard over `actix_web::test`: sign-in sets a hardened session cookie, pages need it,
 //! actions need its CSRF token, and every value is escaped.
 
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
+
 use actix_web::{
     App,
     body::MessageBody,
@@ -16,22 +21,38 @@ use payram_domain::{
     ReferenceId,
 };
 use payram_ports::{
-    CustomerBalance, EventRecord, MockPaymentUseCases, MockQueries, Origin, PaymentItem, Receipt,
-    Stats,
+    CustomerBalance, EventRecord, MockPaymentUseCases, MockQueries, MockSessionRevocations, Origin,
+    PaymentItem, Receipt, RepositoryError, SessionDigest, Stats,
 };
 
-use super::{ADMIN_TOKEN, Mocks, config};
+use super::{ADMIN_TOKEN, Mocks, config, untouched_sessions};
 use crate::{HttpConfig, configure_dashboard};
 
+/// The dashboard around `mocks`, where no session was ever signed out.
 async fn app(
+    mut mocks: Mocks,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl MessageBody>,
+    Error = actix_web::Error,
+> {
+    mocks.queries.expect_is_session_revoked().returning(|_| Ok(false));
+    app_with(mocks, untouched_sessions()).await
+}
+
+/// The dashboard around `mocks` (which must answer `is_session_revoked`) and `sessions`.
+async fn app_with(
     mocks: Mocks,
+    sessions: Arc<MockSessionRevocations>,
 ) -> impl Service<
     actix_http::Request,
     Response = ServiceResponse<impl MessageBody>,
     Error = actix_web::Error,
 > {
     test::init_service(
-        App::new().configure(mocks.configure(config())).configure(configure_dashboard(None)),
+        App::new()
+            .configure(mocks.configure(config()))
+            .configure(configure_dashboard(None, sessions)),
     )
     .await
 }
@@ -237,11 +258,158 @@ async fn an_empty_configured_token_signs_nobody_in() {
     let app = test::init_service(
         App::new()
             .configure(Mocks::untouched().configure(config))
-            .configure(configure_dashboard(None)),
+            .configure(configure_dashboard(None, untouched_sessions())),
     )
     .await;
     let req = TestRequest::post().uri("/dashboard/login").set_form([("token", "")]).to_request();
     let res = test::call_service(&app, req).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(res.headers().get(header::SET_COOKIE).is_none());
+}
+
+/// The CSRF token in a page's forms.
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn signing_out_revokes_the_session_and_its_csrf_token() {
+    // The store, in memory: what one recorder revokes, the queries report.
+    let revoked: Arc<Mutex<HashSet<SessionDigest>>> = Arc::default();
+    let mut sessions = MockSessionRevocations::new();
+    let recorder = Arc::clone(&revoked);
+    sessions.expect_revoke_session().times(1).returning(move |digest, expires_at, now| {
+        assert!(expires_at > now, "kept until the session would have expired");
+        recorder.lock().unwrap().insert(digest);
+        Ok(())
+    });
+    let mut queries = MockQueries::new();
+    let reader = Arc::clone(&revoked);
+    queries
+        .expect_is_session_revoked()
+        .returning(move |digest| Ok(reader.lock().unwrap().contains(&digest)));
+    let mut use_cases = MockPaymentUseCases::new();
+    use_cases.expect_replay().never();
+    let app = app_with(Mocks { use_cases, queries }, Arc::new(sessions)).await;
+
+    let cookie = sign_in(&app).await;
+    let other = sign_in(&app).await;
+    assert_ne!(cookie, other, "each sign-in is its own session");
+    let page = |cookie: &str| {
+        TestRequest::get()
+            .uri("/dashboard/outbox")
+            .insert_header((header::COOKIE, cookie.to_owned()))
+            .to_request()
+    };
+    let res = test::call_service(&app, page(&cookie)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csrf = csrf_of(&text(res).await);
+
+    let req = TestRequest::post()
+        .uri("/dashboard/logout")
+        .insert_header((header::COOKIE, cookie.clone()))
+        .set_form([("csrf", csrf.as_str())])
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/dashboard/login");
+    let removal = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(removal.starts_with("payram_session=;"), "{removal}");
+    assert_eq!(revoked.lock().unwrap().len(), 1);
+
+    // The old cookie (kept by an attacker) no longer opens a page...
+    let res = test::call_service(&app, page(&cookie)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/dashboard/login");
+    // ...nor carries an action with its old CSRF token (the replay is never called)...
+    let req = TestRequest::post()
+        .uri("/dashboard/events/7/replay")
+        .insert_header((header::COOKIE, cookie.clone()))
+        .set_form([("csrf", csrf.as_str())])
+        .to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), StatusCode::SEE_OTHER);
+    // ...nor signs out again; the other session lives on.
+    let req = TestRequest::post()
+        .uri("/dashboard/logout")
+        .insert_header((header::COOKIE, cookie))
+        .set_form([("csrf", csrf.as_str())])
+        .to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(test::call_service(&app, page(&other)).await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_session_the_store_cannot_vouch_for_is_not_let_through() {
+    let mut queries = MockQueries::new();
+    queries
+        .expect_is_session_revoked()
+        .returning(|_| Err(RepositoryError::Unavailable("disk I/O error".into())));
+    let mut sessions = MockSessionRevocations::new();
+    sessions.expect_revoke_session().never();
+    let app = app_with(Mocks::with_queries(queries), Arc::new(sessions)).await;
+    let cookie = sign_in(&app).await;
+    let req = TestRequest::get()
+        .uri("/dashboard/outbox")
+        .insert_header((header::COOKIE, cookie.clone()))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!text(res).await.contains("disk I/O error"), "the cause is logged, not shown");
+    let req = TestRequest::post()
+        .uri("/dashboard/logout")
+        .insert_header((header::COOKIE, cookie))
+        .set_form([("csrf", "whatever")])
+        .to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[actix_web::test]
+async fn a_sign_out_the_store_did_not_record_keeps_the_session_and_says_so() {
+    let mut sessions = MockSessionRevocations::new();
+    sessions
+        .expect_revoke_session()
+        .times(1)
+        .returning(|_, _, _| Err(RepositoryError::Unavailable("the write queue is full".into())));
+    let mut queries = MockQueries::new();
+    queries.expect_is_session_revoked().returning(|_| Ok(false));
+    let app = app_with(Mocks::with_queries(queries), Arc::new(sessions)).await;
+    let cookie = sign_in(&app).await;
+    let req = TestRequest::get()
+        .uri("/dashboard/outbox")
+        .insert_header((header::COOKIE, cookie.clone()))
+        .to_request();
+    let csrf = csrf_of(&text(test::call_service(&app, req).await).await);
+    let req = TestRequest::post()
+        .uri("/dashboard/logout")
+        .insert_header((header::COOKIE, cookie))
+        .set_form([("csrf", csrf.as_str())])
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().get(header::SET_COOKIE).is_none(), "the browser may try again");
+    assert!(text(res).await.contains("Signing out failed"));
+}
+
+#[actix_web::test]
+async fn a_cookie_signed_with_another_admin_token_is_refused() {
+    // Signed in while the token was ADMIN_TOKEN; the server now runs with another one.
+    let before = app(Mocks::untouched()).await;
+    let cookie = sign_in(&before).await;
+    let rotated =
+        HttpConfig { admin_token: Some(SecretString::from("rotated-admin-token")), ..config() };
+    let after = test::init_service(
+        App::new()
+            .configure(Mocks::untouched().configure(rotated))
+            .configure(configure_dashboard(None, untouched_sessions())),
+    )
+    .await;
+    let req =
+        TestRequest::get().uri("/dashboard").insert_header((header::COOKIE, cookie)).to_request();
+    let res = test::call_service(&after, req).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "refused before the store is asked");
+    assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/dashboard/login");
 }
