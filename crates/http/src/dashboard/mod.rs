@@ -9,9 +9,11 @@
 //! ([`Queries::is_session_revoked`]), so a copied cookie dies with the sign-out on every
 //! receiver sharing the database.
 //!
-//! All text is escaped by `maud`. Every answer under `/dashboard`, errors and redirects
-//! included, carries [`headers`]: a script-free, frame-free `Content-Security-Policy`,
-//! `nosniff` and `no-referrer`.
+//! All text is escaped by `maud`, and request-derived values are shown through
+//! [`pages`]' `visible` (invisible and direction-changing characters made visible) and linked
+//! through its `segment` (URL-encoded path segments). Every answer under `/dashboard`, errors
+//! and redirects included, carries [`headers`]: a script-free, frame-free
+//! `Content-Security-Policy`, `nosniff` and `no-referrer`.
 
 mod pages;
 mod session;

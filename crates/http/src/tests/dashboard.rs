@@ -22,7 +22,7 @@ use payram_domain::{
 };
 use payram_ports::{
     CustomerBalance, EventRecord, MockPaymentUseCases, MockQueries, MockSessionRevocations, Origin,
-    PaymentItem, Receipt, RepositoryError, SessionDigest, Stats,
+    PaymentItem, PaymentView, Receipt, RepositoryError, SessionDigest, Stats,
 };
 
 use super::{ADMIN_TOKEN, Mocks, config, untouched_sessions};
@@ -412,4 +412,136 @@ async fn a_cookie_signed_with_another_admin_token_is_refused() {
     let res = test::call_service(&after, req).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "refused before the store is asked");
     assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/dashboard/login");
+}
+
+fn payment_with(reference: &str, customer: &str) -> Payment {
+    Payment::from_record(PaymentRecord {
+        reference_id: ReferenceId::parse(reference).unwrap(),
+        status: PaymentStatus::Filled,
+        customer_id: Some(CustomerId::parse(customer).unwrap()),
+        invoice_id: None,
+        amount: Some(Amount::parse("50").unwrap()),
+        currency: Some("USDC".into()),
+        filled_amount: Some(Amount::parse("50").unwrap()),
+        filled_amount_in_usd: Some(Amount::parse("50").unwrap()),
+        credited_usd: Amount::parse("50").unwrap(),
+        late_payment: false,
+        credit_count: 1,
+    })
+    .unwrap()
+}
+
+/// The `href`s of a page's links to payments.
+fn payment_links(html: &str) -> Vec<String> {
+    html.split("href=\"/dashboard/payments/")
+        .skip(1)
+        .map(|rest| format!("/dashboard/payments/{}", rest.split('"').next().unwrap()))
+        .collect()
+}
+
+#[actix_web::test]
+async fn links_to_payments_are_url_encoded_and_lead_to_that_payment() {
+    const TRICKY: &str = "a?x=1#frag/../b%2F c+é";
+    let mut queries = MockQueries::new();
+    queries.expect_payments().returning(|_| {
+        Ok(vec![PaymentItem {
+            payment: payment_with(TRICKY, "cust"),
+            created_at: at(),
+            updated_at: at(),
+        }])
+    });
+    queries.expect_customers().returning(|_, _| Ok(vec![]));
+    queries.expect_stats().returning(|| Ok(Stats::default()));
+    queries.expect_events().returning(|_| Ok(vec![]));
+    queries.expect_payment().times(1).returning(|reference| {
+        assert_eq!(reference.as_str(), TRICKY, "the link names exactly the payment");
+        Ok(Some(PaymentView { payment: payment_with(TRICKY, "cust"), events: vec![] }))
+    });
+    let app = app(Mocks::with_queries(queries)).await;
+    let cookie = sign_in(&app).await;
+    let req = TestRequest::get()
+        .uri("/dashboard")
+        .insert_header((header::COOKIE, cookie.clone()))
+        .to_request();
+    let html = text(test::call_service(&app, req).await).await;
+    let links = payment_links(&html);
+    assert_eq!(
+        links,
+        ["/dashboard/payments/a%3Fx%3D1%23frag%2F..%2Fb%252F%20c%2B%C3%A9"],
+        "one segment, nothing a browser would cut or resolve"
+    );
+    let req =
+        TestRequest::get().uri(&links[0]).insert_header((header::COOKIE, cookie)).to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn invisible_and_direction_changing_characters_are_shown_escaped() {
+    // Looks like "ref-1gnp.exe" in a browser; must not look like any other reference.
+    const SPOOF: &str = "ref-1\u{202e}exe.png\u{200b}\u{2066}\u{feff}\\x";
+    let mut queries = MockQueries::new();
+    queries.expect_payments().returning(|_| {
+        Ok(vec![PaymentItem {
+            payment: payment_with(SPOOF, "cust\u{200f}\u{0007}"),
+            created_at: at(),
+            updated_at: at(),
+        }])
+    });
+    queries.expect_customers().returning(|_, _| {
+        Ok(vec![CustomerBalance {
+            customer_id: CustomerId::parse("cust\u{200f}\u{0007}").unwrap(),
+            balance_usd: Amount::parse("50").unwrap(),
+            credits: 1,
+            payments: 1,
+        }])
+    });
+    queries.expect_stats().returning(|| Ok(Stats::default()));
+    queries.expect_events().returning(|filter| {
+        Ok(if filter.outcome == Some(EventOutcome::Failed) {
+            vec![EventRecord {
+                reference_id: Some(SPOOF.into()),
+                status: Some("FILLED\u{202a}".into()),
+                detail: Some("line\nbreak".into()),
+                ..failed_event()
+            }]
+        } else {
+            vec![]
+        })
+    });
+    queries.expect_event().returning(|_| {
+        Ok(Some(EventRecord {
+            reference_id: Some(SPOOF.into()),
+            raw_body: "{\"reference_id\":\"ref-1\u{202e}x\",\n\t\"a\":\"\\u202e\"}".into(),
+            ..failed_event()
+        }))
+    });
+    let app = app(Mocks::with_queries(queries)).await;
+    let cookie = sign_in(&app).await;
+    for uri in ["/dashboard", "/dashboard/events/7"] {
+        let req = TestRequest::get()
+            .uri(uri)
+            .insert_header((header::COOKIE, cookie.clone()))
+            .to_request();
+        let html = text(test::call_service(&app, req).await).await;
+        for hidden in
+            ['\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}', '\u{200f}', '\u{7}', '\u{202a}']
+        {
+            assert!(!html.contains(hidden), "{uri} shows {hidden:?} raw");
+        }
+        assert!(
+            html.contains(r">ref-1\u{202e}exe.png\u{200b}\u{2066}\u{feff}\\x<"),
+            "{uri}: the reference, escaped"
+        );
+        if uri == "/dashboard" {
+            assert!(html.contains(r"cust\u{200f}\u{7}"), "the customer, escaped");
+            assert!(html.contains(r"FILLED\u{202a}") && html.contains(r"line\u{a}break"));
+        } else {
+            // The raw body keeps its lines and JSON escapes; only hidden characters change.
+            assert!(
+                html.contains("ref-1\\u{202e}x&quot;,\n\t&quot;a&quot;:&quot;\\u202e&quot;"),
+                "{html}"
+            );
+        }
+    }
 }
