@@ -27,6 +27,7 @@ mod openapi;
 mod operations;
 mod reconcile;
 mod retry;
+mod security_dashboard;
 mod sequences;
 mod shutdown;
 mod tools;
