@@ -27,6 +27,8 @@ mod openapi;
 mod operations;
 mod reconcile;
 mod retry;
+mod security_dashboard;
+mod security_network;
 mod sequences;
 mod shutdown;
 mod tools;

@@ -12,7 +12,7 @@ use payram_core::{
 };
 use payram_domain::CreditPolicy;
 use payram_http::{Guard, Guessing, HttpConfig, Metrics, ProtocolParser, Readiness};
-use payram_ports::{OutboxUseCases, PaymentUseCases, Queries};
+use payram_ports::{OutboxUseCases, PaymentUseCases, Queries, SessionRevocations};
 use payram_store::{SqliteRepository, StoreError, StoreOptions, Synchronous};
 
 use crate::{
@@ -73,6 +73,12 @@ impl Core {
     /// The read-only queries of the store.
     #[must_use]
     pub fn queries(&self) -> Arc<dyn Queries> {
+        self.store.clone()
+    }
+
+    /// Where the dashboard records its sign-outs (read back through [`Core::queries`]).
+    #[must_use]
+    pub fn sessions(&self) -> Arc<dyn SessionRevocations> {
         self.store.clone()
     }
 
@@ -200,6 +206,7 @@ impl Application {
             .transpose()?;
         let use_cases = core.use_cases();
         let queries = core.queries();
+        let sessions = core.sessions();
         let workers = Workers {
             retry: (
                 Arc::clone(&use_cases),
@@ -243,7 +250,10 @@ impl Application {
                 ))
                 .configure(payram_http::configure_metrics(Arc::clone(&metrics)))
                 .configure(payram_http::configure_readiness(readiness.clone()))
-                .configure(payram_http::configure_dashboard(http_outbox.clone()));
+                .configure(payram_http::configure_dashboard(
+                    http_outbox.clone(),
+                    Arc::clone(&sessions),
+                ));
             match &http_outbox {
                 Some(outbox) => app.configure(payram_http::configure_outbox(Arc::clone(outbox))),
                 None => app,

@@ -52,11 +52,13 @@ mod tests;
 
 use std::sync::Arc;
 
-use actix_web::{http::header, web};
+use actix_web::{http::header, middleware::DefaultHeaders, web};
 use secrecy::SecretString;
 
 use payram_domain::{Inbound, Notification};
-use payram_ports::{BodyParser, OutboxUseCases, PaymentUseCases, Queries, Rejection};
+use payram_ports::{
+    BodyParser, OutboxUseCases, PaymentUseCases, Queries, Rejection, SessionRevocations,
+};
 
 use crate::error::ApiError;
 pub use crate::{
@@ -150,71 +152,91 @@ pub fn configure(
                     .default_service(web::to(|| async { method_not_allowed("GET, POST") })),
             )
             .service(
-                web::resource("/api/payments")
-                    .route(web::get().to(lists::payments))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
-            )
-            .service(
-                web::resource("/api/customers")
-                    .route(web::get().to(lists::customers))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
-            )
-            .service(
-                web::resource("/api/credits")
-                    .route(web::get().to(lists::credits))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
-            )
-            .service(
-                web::resource("/api/keys")
-                    .route(web::get().to(lists::keys))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
-            )
-            .service(
-                web::resource("/api/payments/{reference_id}")
-                    .route(web::get().to(admin::payment))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
-            )
-            .service(
-                web::resource("/api/customers/{customer_id}")
-                    .route(web::get().to(admin::customer))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
-            )
-            .service(
-                web::resource("/api/events")
-                    .route(web::get().to(events::list))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
-            )
-            .service(
-                web::resource("/api/events/{id}")
-                    .route(web::get().to(events::show))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
-            )
-            .service(
-                web::resource("/api/events/{id}/replay")
-                    .route(web::post().to(events::replay))
-                    .default_service(web::to(|| async { method_not_allowed("POST") })),
-            )
-            .service(
-                web::resource("/api/openapi.json")
-                    .route(web::get().to(openapi::document))
-                    .default_service(web::to(|| async { method_not_allowed("GET") })),
-            )
-            .service(
                 web::resource("/healthz")
                     .route(web::get().to(admin::health))
                     .default_service(web::to(|| async { method_not_allowed("GET") })),
             )
+            .configure(register_api)
             .default_service(web::to(not_found));
     }
 }
 
+/// The admin API's headers: never sniffed, never cached (every answer is about money or
+/// credentials), errors included.
+fn api_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::CACHE_CONTROL, "no-store"))
+}
+
+/// Everything under `/api`, wrapped in [`api_headers`]; an unknown path there answers the JSON
+/// 404. The outbox routes match only when [`configure_outbox`] registered its use cases.
+fn register_api(cfg: &mut web::ServiceConfig) {
+    let api = web::scope("/api")
+        .service(
+            web::resource("/payments")
+                .route(web::get().to(lists::payments))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/customers")
+                .route(web::get().to(lists::customers))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/credits")
+                .route(web::get().to(lists::credits))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/keys")
+                .route(web::get().to(lists::keys))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/payments/{reference_id}")
+                .route(web::get().to(admin::payment))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/customers/{customer_id}")
+                .route(web::get().to(admin::customer))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/events")
+                .route(web::get().to(events::list))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/events/{id}")
+                .route(web::get().to(events::show))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/events/{id}/replay")
+                .route(web::post().to(events::replay))
+                .default_service(web::to(|| async { method_not_allowed("POST") })),
+        )
+        .service(
+            web::resource("/openapi.json")
+                .route(web::get().to(openapi::document))
+                .default_service(web::to(|| async { method_not_allowed("GET") })),
+        )
+        .configure(outbox::register)
+        .default_service(web::to(not_found));
+    cfg.service(api.wrap(api_headers()));
+}
+
 /// Registers the dashboard (`/dashboard`, HTML behind the admin token, see the module
-/// `dashboard`); with `outbox`, its outbox page can list and deliver entries. Use beside
+/// `dashboard`); with `outbox`, its outbox page can list and deliver entries; `sessions`
+/// records sign-outs (which the [`Queries`] given to [`configure`] then report). Use beside
 /// [`configure`], which provides the use cases and [`HttpConfig`] it reads.
 pub fn configure_dashboard(
     outbox: Option<Arc<dyn OutboxUseCases>>,
+    sessions: Arc<dyn SessionRevocations>,
 ) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |cfg| dashboard::register(cfg, outbox)
+    move |cfg| dashboard::register(cfg, outbox, sessions)
 }
 
 /// Registers `GET /metrics` (no authentication) and makes the webhook count its requests in
@@ -241,11 +263,13 @@ pub fn configure_readiness(readiness: Readiness) -> impl FnOnce(&mut web::Servic
     }
 }
 
-/// Registers the outbox routes (`/api/outbox`, `/api/outbox/{id}/replay`), when credit
-/// forwarding is on; without them those paths answer 404. Use beside [`configure`], which
+/// Turns on the outbox routes (`/api/outbox`, `/api/outbox/{id}/replay`), when credit
+/// forwarding is on; without this call those paths answer 404. Use beside [`configure`], which
 /// provides the [`HttpConfig`] they read.
 pub fn configure_outbox(outbox: Arc<dyn OutboxUseCases>) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |cfg| outbox::register(cfg, outbox)
+    move |cfg| {
+        cfg.app_data(web::Data::from(outbox));
+    }
 }
 
 /// Every route the `configure*` functions register, as (method, path template), the webhook at

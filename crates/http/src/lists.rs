@@ -259,14 +259,13 @@ fn wants_csv(req: &HttpRequest) -> bool {
 
 /// RFC 4180: a header line, CRLF line ends, fields quoted when they hold a comma, a quote or a
 /// line break. Amounts are exact decimal text.
+///
+/// The text columns (`customer_id`, `reference_id`) are values PayRam was sent by whoever made
+/// the payment, so each goes through [`text_cell`]: a spreadsheet never runs one as a formula.
+/// The other columns cannot start with a formula character (ids and sequence numbers are
+/// positive integers, times are RFC 3339, amounts are never negative, statuses are PayRam's
+/// names) and are written as they are.
 fn csv(credits: &[RecordedCredit]) -> String {
-    fn field(text: &str) -> String {
-        if text.contains([',', '"', '\r', '\n']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text.to_owned()
-        }
-    }
     let mut out = String::from(
         "credit_id,created_at,customer_id,reference_id,amount_usd,credited_total_usd,status,event_id\r\n",
     );
@@ -274,8 +273,8 @@ fn csv(credits: &[RecordedCredit]) -> String {
         let row = [
             credit.id.to_string(),
             rfc3339(credit.created_at),
-            field(credit.customer_id.as_str()),
-            field(credit.reference_id.as_str()),
+            text_cell(credit.customer_id.as_str()),
+            text_cell(credit.reference_id.as_str()),
             credit.amount_usd.to_string(),
             credit.credited_total_usd.to_string(),
             credit.status.as_str().to_owned(),
@@ -285,6 +284,24 @@ fn csv(credits: &[RecordedCredit]) -> String {
         out.push_str("\r\n");
     }
     out
+}
+
+/// Characters that make a spreadsheet read a cell as a formula when they start it (OWASP's
+/// CSV injection list).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A free-text CSV cell: neutralised as OWASP recommends (a text starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading `'`, which spreadsheets read as "this is
+/// text" and do not show), then quoted per RFC 4180 when it holds a comma, a quote or a line
+/// break. Any other text is written unchanged.
+fn text_cell(text: &str) -> String {
+    let text: std::borrow::Cow<'_, str> =
+        if text.starts_with(FORMULA_STARTS) { format!("'{text}").into() } else { text.into() };
+    if text.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.into_owned()
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -355,4 +372,30 @@ struct KeyBody {
     position: usize,
     deliveries: u64,
     last_used_at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_cell;
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_neutralised() {
+        assert_eq!(
+            text_cell("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(text_cell("+1"), "'+1");
+        assert_eq!(text_cell("-2+3"), "'-2+3");
+        assert_eq!(text_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(text_cell("\t=1"), "'\t=1");
+        assert_eq!(text_cell("\r=1"), "\"'\r=1\"");
+    }
+
+    #[test]
+    fn legitimate_text_is_written_unchanged() {
+        for text in ["cust-1", "3f1c1e7a-5b2d", "a=b", "x+y@z", "'quoted", " =lead", "ref_123"] {
+            assert_eq!(text_cell(text), text);
+        }
+        assert_eq!(text_cell("acme, \"inc\""), r#""acme, ""inc""""#);
+    }
 }

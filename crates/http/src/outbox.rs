@@ -1,9 +1,8 @@
-//! The outbox of forwarded credits in the admin API: list by state, replay one. Registered by
-//! [`crate::configure_outbox`] only when credit forwarding is on.
+//! The outbox of forwarded credits in the admin API: list by state, replay one. Its routes match
+//! only when [`crate::configure_outbox`] registered the outbox use cases (credit forwarding is
+//! on); otherwise their paths answer the JSON 404.
 
-use std::sync::Arc;
-
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, guard, web};
 use serde::{Deserialize, Serialize};
 
 use payram_ports::{EventFilter, OutboxEntry, OutboxState, OutboxUseCases, Queries, ServiceError};
@@ -60,19 +59,25 @@ pub(crate) async fn replay(
     Ok(HttpResponse::Ok().json(OutboxEntryBody::from(&entry)))
 }
 
-/// Registers the outbox routes and their use cases.
-pub(crate) fn register(cfg: &mut web::ServiceConfig, outbox: Arc<dyn OutboxUseCases>) {
-    cfg.app_data(web::Data::from(outbox))
-        .service(
-            web::resource("/api/outbox")
-                .route(web::get().to(list))
-                .default_service(web::to(|| async { crate::method_not_allowed("GET") })),
-        )
-        .service(
-            web::resource("/api/outbox/{id}/replay")
-                .route(web::post().to(replay))
-                .default_service(web::to(|| async { crate::method_not_allowed("POST") })),
-        );
+/// Registers the outbox routes in the `/api` scope. They match only while forwarding is on.
+pub(crate) fn register(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/outbox")
+            .guard(guard::fn_guard(forwarding))
+            .route(web::get().to(list))
+            .default_service(web::to(|| async { crate::method_not_allowed("GET") })),
+    )
+    .service(
+        web::resource("/outbox/{id}/replay")
+            .guard(guard::fn_guard(forwarding))
+            .route(web::post().to(replay))
+            .default_service(web::to(|| async { crate::method_not_allowed("POST") })),
+    );
+}
+
+/// Whether [`crate::configure_outbox`] registered the outbox use cases (forwarding is on).
+fn forwarding(ctx: &guard::GuardContext<'_>) -> bool {
+    ctx.app_data::<web::Data<dyn OutboxUseCases>>().is_some()
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -9,6 +9,7 @@
 //! | [`Ledger`] | write | records a delivery and applies it, one whole command per transaction |
 //! | [`RetrySchedule`] | write | claims failed and waiting events when due, stores each attempt |
 //! | [`Outbox`] | write | claims credits due to be forwarded, stores each attempt |
+//! | [`SessionRevocations`] | write | records signed-out dashboard sessions |
 //! | [`Queries`] | read | what the admin API, the dashboard, the metrics and the tools read |
 //! | [`ReconcileQueue`] | read | payments to ask PayRam about |
 //! | [`Crediting`] | out | hands a committed credit to the merchant's logic |
@@ -35,6 +36,7 @@ mod parser;
 mod queries;
 mod reconcile;
 mod schedule;
+mod sessions;
 
 pub use clock::Clock;
 #[cfg(any(test, feature = "mocks"))]
@@ -73,3 +75,6 @@ pub use reconcile::ReconcileQueue;
 #[cfg(any(test, feature = "mocks"))]
 pub use schedule::MockRetrySchedule;
 pub use schedule::{Attempt, RetrySchedule};
+#[cfg(any(test, feature = "mocks"))]
+pub use sessions::MockSessionRevocations;
+pub use sessions::{SessionDigest, SessionRevocations};

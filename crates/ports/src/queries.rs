@@ -7,7 +7,7 @@ use payram_domain::{CustomerId, ReferenceId};
 use crate::{
     CreditFilter, CustomerBalance, CustomerView, EventFilter, EventId, EventRecord, KeyUse,
     OutboxEntry, OutboxState, PaymentFilter, PaymentItem, PaymentView, RecordedCredit,
-    RepositoryError, Stats,
+    RepositoryError, SessionDigest, Stats,
 };
 
 /// Outbound port, read side: answers from the store that change nothing. Adapters may serve
@@ -61,4 +61,9 @@ pub trait Queries: Send + Sync {
         state: Option<OutboxState>,
         limit: u32,
     ) -> Result<Vec<OutboxEntry>, RepositoryError>;
+
+    /// Whether the dashboard session was signed out ([`crate::SessionRevocations`]). Once the
+    /// session has expired the answer may be either (its revocation may have been forgotten):
+    /// callers check the expiry first. One indexed read.
+    async fn is_session_revoked(&self, session: SessionDigest) -> Result<bool, RepositoryError>;
 }

@@ -1,6 +1,7 @@
 //! The SQLite adapter of payram-merchant: [`SqliteRepository`] implements the store's ports
 //! ([`payram_ports::Ledger`], [`payram_ports::RetrySchedule`], [`payram_ports::Outbox`],
-//! [`payram_ports::Queries`], [`payram_ports::ReconcileQueue`]), each in its own module, with
+//! [`payram_ports::Queries`], [`payram_ports::ReconcileQueue`],
+//! [`payram_ports::SessionRevocations`]), each in its own module, with
 //! Diesel 2 on an r2d2 pool, and [`migrate`] applies the migrations of `migrations/sqlite`,
 //! embedded in the binary.
 //!
@@ -33,6 +34,7 @@ mod reconcile;
 mod repository;
 mod schedule;
 mod schema;
+mod sessions;
 mod stats;
 mod totals;
 mod writer;

@@ -7,7 +7,7 @@ use payram_domain::{Amount, CustomerId, ReferenceId};
 use payram_ports::{
     CreditFilter, CustomerBalance, CustomerView, EventFilter, EventId, EventOrder, EventRecord,
     KeyUse, Origin, OutboxEntry, OutboxState, PaymentFilter, PaymentItem, PaymentView, Queries,
-    RecordedCredit, RepositoryError, Stats,
+    RecordedCredit, RepositoryError, SessionDigest, Stats,
 };
 
 use crate::{
@@ -277,5 +277,9 @@ impl Queries for SqliteRepository {
     ) -> Result<Vec<OutboxEntry>, RepositoryError> {
         let query = OutboxQuery { state, limit, ..OutboxQuery::default() };
         self.run(move |conn| query.load(conn)).await
+    }
+
+    async fn is_session_revoked(&self, session: SessionDigest) -> Result<bool, RepositoryError> {
+        self.run(move |conn| crate::sessions::is_revoked(conn, session)).await
     }
 }

@@ -84,6 +84,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    revoked_sessions (session_digest) {
+        session_digest -> Text,
+        expires_at -> Text,
+        revoked_at -> Text,
+    }
+}
+
 diesel::joinable!(credits -> events (event_id));
 diesel::joinable!(credits -> payments (reference_id));
 diesel::joinable!(outbox -> credits (credit_id));
@@ -95,5 +103,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_totals,
     outbox,
     payments,
-    payouts
+    payouts,
+    revoked_sessions
 );

@@ -4,17 +4,27 @@
 //!
 //! Sign-in is a form taking the admin token; it sets a signed, `HttpOnly`, `Secure`,
 //! `SameSite=Strict` session cookie ([`session`]). Every action (replay, sign-out) is a POST
-//! form carrying the session's CSRF token. All text is escaped by `maud`.
+//! form carrying the session's CSRF token. Signing out revokes the session in the store
+//! ([`SessionRevocations`]), and every request checks that its session was not revoked
+//! ([`Queries::is_session_revoked`]), so a copied cookie dies with the sign-out on every
+//! receiver sharing the database.
+//!
+//! All text is escaped by `maud`, and request-derived values are shown through
+//! [`pages`]' `visible` (invisible and direction-changing characters made visible) and linked
+//! through its `segment` (URL-encoded path segments). Every answer under `/dashboard`, errors
+//! and redirects included, carries [`headers`]: a script-free, frame-free
+//! `Content-Security-Policy`, `nosniff` and `no-referrer`.
 
 mod pages;
 mod session;
 
-use std::sync::Arc;
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use actix_web::{
     HttpRequest, HttpResponse,
     cookie::{Cookie, SameSite, time::Duration as CookieDuration},
     http::header,
+    middleware::DefaultHeaders,
     web,
 };
 use chrono::Utc;
@@ -22,31 +32,63 @@ use serde::Deserialize;
 
 use payram_domain::{EventOutcome, ReferenceId};
 use payram_ports::{
-    EventFilter, OutboxState, OutboxUseCases, PaymentFilter, PaymentUseCases, Queries, ServiceError,
+    EventFilter, OutboxState, OutboxUseCases, PaymentFilter, PaymentUseCases, Queries,
+    ServiceError, SessionRevocations,
 };
 
 use crate::{HttpConfig, error::ApiError};
 
-/// Registers the dashboard's routes. The outbox page and its replay exist when `outbox` does.
-pub(crate) fn register(cfg: &mut web::ServiceConfig, outbox: Option<Arc<dyn OutboxUseCases>>) {
-    if let Some(outbox) = outbox {
-        cfg.app_data(web::Data::from(outbox));
-    }
-    cfg.route("/dashboard", web::get().to(overview))
-        .route("/dashboard/style.css", web::get().to(style))
-        .route("/dashboard/login", web::get().to(login_form))
-        .route("/dashboard/login", web::post().to(login))
-        .route("/dashboard/logout", web::post().to(logout))
-        .route("/dashboard/payments/{reference_id}", web::get().to(payment))
-        .route("/dashboard/events", web::get().to(events))
-        .route("/dashboard/events/{id}", web::get().to(event))
-        .route("/dashboard/events/{id}/replay", web::post().to(replay_event))
-        .route("/dashboard/outbox", web::get().to(outbox_page))
-        .route("/dashboard/outbox/{id}/replay", web::post().to(replay_outbox));
+/// The policy of every dashboard answer: nothing but the compiled stylesheet and same-origin
+/// forms; no script at all (no `script-src`, so `default-src 'none'` forbids every script,
+/// inline or foreign), never framed.
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+     img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The headers of every answer under `/dashboard` (pages, the sign-in form, errors, redirects,
+/// unknown paths); an answer may set its own `Cache-Control` (the stylesheet does).
+fn headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::CACHE_CONTROL, "no-store"))
 }
 
-/// A signed-in request: its session cookie value, to derive the CSRF token from.
-pub(crate) struct Session(String);
+/// Registers the dashboard's routes in the `/dashboard` scope, wrapped in [`headers`]. The
+/// outbox page and its replay exist when `outbox` does; `sessions` records sign-outs.
+pub(crate) fn register(
+    cfg: &mut web::ServiceConfig,
+    outbox: Option<Arc<dyn OutboxUseCases>>,
+    sessions: Arc<dyn SessionRevocations>,
+) {
+    let mut scope = web::scope("/dashboard").app_data(web::Data::from(sessions));
+    if let Some(outbox) = outbox {
+        scope = scope.app_data(web::Data::from(outbox));
+    }
+    let scope = scope
+        .route("", web::get().to(overview))
+        .route("/style.css", web::get().to(style))
+        .route("/login", web::get().to(login_form))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout))
+        .route("/payments/{reference_id}", web::get().to(payment))
+        .route("/events", web::get().to(events))
+        .route("/events/{id}", web::get().to(event))
+        .route("/events/{id}/replay", web::post().to(replay_event))
+        .route("/outbox", web::get().to(outbox_page))
+        .route("/outbox/{id}/replay", web::post().to(replay_outbox))
+        .default_service(web::to(unknown_page));
+    cfg.service(scope.wrap(headers()));
+}
+
+/// A path under `/dashboard` that is no page.
+async fn unknown_page() -> HttpResponse {
+    page(actix_web::http::StatusCode::NOT_FOUND, pages::error("No such page."))
+}
+
+/// A signed-in request: its verified, unrevoked session.
+pub(crate) struct Session(session::Verified);
 
 /// Why a request is not let through.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +99,9 @@ pub(crate) enum Refused {
     /// An action whose CSRF token does not belong to the session.
     #[error("the form's CSRF token does not belong to the session")]
     StaleForm,
+    /// Whether the session was signed out cannot be known now (the cause is logged).
+    #[error("the store did not say whether the session was signed out")]
+    Unavailable,
 }
 
 impl actix_web::ResponseError for Refused {
@@ -64,6 +109,7 @@ impl actix_web::ResponseError for Refused {
         match self {
             Self::SignIn => actix_web::http::StatusCode::SEE_OTHER,
             Self::StaleForm => actix_web::http::StatusCode::FORBIDDEN,
+            Self::Unavailable => actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -75,13 +121,11 @@ impl actix_web::ResponseError for Refused {
 /// A page handler's argument: the request's session, or the browser goes to sign in.
 impl actix_web::FromRequest for Session {
     type Error = Refused;
-    type Future = std::future::Ready<Result<Self, Refused>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Refused>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        std::future::ready(match req.app_data::<web::Data<HttpConfig>>() {
-            Some(config) => session(req, config),
-            None => Err(Refused::SignIn),
-        })
+        let req = req.clone();
+        Box::pin(async move { session(&req).await })
     }
 }
 
@@ -95,19 +139,32 @@ impl Refused {
                     "This form is stale or was not sent by the dashboard; reload the page.",
                 ),
             ),
+            Self::Unavailable => page(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                pages::error("The database did not answer; try again in a moment."),
+            ),
         }
     }
 }
 
-/// The session of a request, if it is signed in.
-fn session(req: &HttpRequest, config: &HttpConfig) -> Result<Session, Refused> {
-    let token = config.admin_token.as_ref();
-    let value = req.cookie(session::COOKIE).map(|cookie| cookie.value().to_owned());
-    match (token, value) {
-        (Some(token), Some(value)) if session::is_valid(token, &value, Utc::now()) => {
-            Ok(Session(value))
+/// The session of a request, if it is signed in: its cookie is signed with the admin token,
+/// has not expired, and was not signed out (the store says so).
+async fn session(req: &HttpRequest) -> Result<Session, Refused> {
+    let config = req.app_data::<web::Data<HttpConfig>>().ok_or(Refused::SignIn)?;
+    let token = config.admin_token.as_ref().ok_or(Refused::SignIn)?;
+    let cookie = req.cookie(session::COOKIE).ok_or(Refused::SignIn)?;
+    let verified = session::verify(token, cookie.value(), Utc::now()).ok_or(Refused::SignIn)?;
+    let queries = req.app_data::<web::Data<dyn Queries>>().ok_or(Refused::Unavailable)?;
+    match queries.is_session_revoked(verified.digest).await {
+        Ok(false) => Ok(Session(verified)),
+        Ok(true) => {
+            tracing::info!("dashboard session refused: it was signed out");
+            Err(Refused::SignIn)
         }
-        _ => Err(Refused::SignIn),
+        Err(err) => {
+            tracing::error!(error = %payram_ports::ErrorChain(&err), "session check failed");
+            Err(Refused::Unavailable)
+        }
     }
 }
 
@@ -115,18 +172,10 @@ fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }
 
-/// Every dashboard page: HTML, never cached, never framed, no script.
+/// Every dashboard page: HTML (never cached, never framed, no script: see [`headers`]).
 fn page(status: actix_web::http::StatusCode, body: maud::Markup) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .body(body.into_string())
 }
 
@@ -191,7 +240,14 @@ pub(crate) async fn login(
             ),
         };
     }
-    let cookie = Cookie::build(session::COOKIE, session::issue(token, Utc::now()))
+    let Ok(value) = session::issue(token, Utc::now()) else {
+        tracing::error!("dashboard sign-in failed: no randomness for the session id");
+        return page(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            pages::error("The server cannot start a session now; try again in a moment."),
+        );
+    };
+    let cookie = Cookie::build(session::COOKIE, value)
         .path("/dashboard")
         .http_only(true)
         .secure(true)
@@ -206,12 +262,16 @@ pub(crate) struct ActionForm {
     csrf: String,
 }
 
-/// Checks the session and the form's CSRF token of an action.
-fn action(req: &HttpRequest, config: &HttpConfig, form: &ActionForm) -> Result<(), Refused> {
-    let Session(value) = session(req, config)?;
+/// Checks the session and the form's CSRF token of an action; the session when they hold.
+async fn action(
+    req: &HttpRequest,
+    config: &HttpConfig,
+    form: &ActionForm,
+) -> Result<session::Verified, Refused> {
+    let Session(verified) = session(req).await?;
     let token = config.admin_token.as_ref().ok_or(Refused::SignIn)?;
-    if session::csrf_matches(token, &value, &form.csrf) {
-        Ok(())
+    if session::csrf_matches(token, &verified.value, &form.csrf) {
+        Ok(verified)
     } else {
         tracing::warn!("dashboard action refused: CSRF token does not match the session");
         Err(Refused::StaleForm)
@@ -223,10 +283,23 @@ pub(crate) async fn logout(
     req: HttpRequest,
     config: web::Data<HttpConfig>,
     form: web::Form<ActionForm>,
+    sessions: web::Data<dyn SessionRevocations>,
 ) -> HttpResponse {
-    if let Err(refused) = action(&req, &config, &form) {
-        return refused.answer();
+    let verified = match action(&req, &config, &form).await {
+        Ok(verified) => verified,
+        Err(refused) => return refused.answer(),
+    };
+    // Recorded before the cookie is dropped: a copy of the cookie dies here too.
+    if let Err(err) =
+        sessions.revoke_session(verified.digest, verified.expires_at, Utc::now()).await
+    {
+        tracing::error!(error = %payram_ports::ErrorChain(&err), "dashboard sign-out not recorded");
+        return page(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            pages::error("Signing out failed: the database did not answer; try again."),
+        );
     }
+    tracing::info!("dashboard session signed out");
     let mut gone = Cookie::build(session::COOKIE, "").path("/dashboard").finish();
     gone.make_removal();
     HttpResponse::SeeOther()
@@ -237,7 +310,11 @@ pub(crate) async fn logout(
 
 /// The signed-in session's CSRF token, for the page's forms.
 fn csrf(config: &HttpConfig, session: &Session) -> String {
-    config.admin_token.as_ref().map(|token| session::csrf(token, &session.0)).unwrap_or_default()
+    config
+        .admin_token
+        .as_ref()
+        .map(|token| session::csrf(token, &session.0.value))
+        .unwrap_or_default()
 }
 
 #[utoipa::path(get, path = "/dashboard", tag = "dashboard", responses((status = 200, description = "HTML page", content_type = "text/html"), (status = 303, description = "Not signed in: to /dashboard/login")))]
@@ -334,7 +411,7 @@ pub(crate) async fn replay_event(
     config: web::Data<HttpConfig>,
     use_cases: web::Data<dyn PaymentUseCases>,
 ) -> HttpResponse {
-    if let Err(refused) = action(&req, &config, &form) {
+    if let Err(refused) = action(&req, &config, &form).await {
         return refused.answer();
     }
     let Ok(id) = id.parse::<i64>() else {
@@ -388,7 +465,7 @@ pub(crate) async fn replay_outbox(
     config: web::Data<HttpConfig>,
     outbox: Option<web::Data<dyn OutboxUseCases>>,
 ) -> HttpResponse {
-    if let Err(refused) = action(&req, &config, &form) {
+    if let Err(refused) = action(&req, &config, &form).await {
         return refused.answer();
     }
     let (Some(outbox), Ok(id)) = (outbox, id.parse::<i64>()) else {

@@ -160,6 +160,36 @@ async fn credits_export_as_csv_with_quoting() {
 }
 
 #[actix_web::test]
+async fn credits_exported_as_csv_run_no_formula() {
+    let mut queries = MockQueries::new();
+    queries.expect_credits().returning(|_| {
+        let mut hostile = credit("=HYPERLINK(\"https://evil.example/\",\"Click\")");
+        hostile.reference_id = ReferenceId::parse("-1+1").unwrap();
+        let mut plain = credit("@cust");
+        plain.reference_id = ReferenceId::parse("ref-2").unwrap();
+        Ok(vec![hostile, plain])
+    });
+    let app =
+        test::init_service(App::new().configure(Mocks::with_queries(queries).configure(config())))
+            .await;
+    let req = admin_get("/api/credits").insert_header((header::ACCEPT, "text/csv")).to_request();
+    let body =
+        String::from_utf8(test::read_body(test::call_service(&app, req).await).await.to_vec())
+            .unwrap();
+    let rows: Vec<&str> = body.split("\r\n").collect();
+    assert_eq!(
+        rows[1],
+        "3,2026-11-27T01:02:03Z,\"'=HYPERLINK(\"\"https://evil.example/\"\",\"\"Click\"\")\",'-1+1,0.10,0.30,PARTIALLY_FILLED,8"
+    );
+    assert_eq!(rows[2], "3,2026-11-27T01:02:03Z,'@cust,ref-2,0.10,0.30,PARTIALLY_FILLED,8");
+    // JSON is data, not a spreadsheet: the values stay exactly as stored.
+    let mut queries = MockQueries::new();
+    queries.expect_credits().returning(|_| Ok(vec![credit("=1+1")]));
+    let answer = send(Mocks::with_queries(queries), admin_get("/api/credits")).await;
+    assert_eq!(answer.json["credits"][0]["customer_id"], "=1+1");
+}
+
+#[actix_web::test]
 async fn every_configured_key_is_listed_by_position_used_or_not() {
     let mut queries = MockQueries::new();
     queries

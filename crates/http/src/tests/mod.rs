@@ -4,6 +4,7 @@
 mod admin;
 mod dashboard;
 mod events;
+mod headers;
 mod lists;
 mod metrics;
 mod openapi;
@@ -24,7 +25,7 @@ use actix_web::{
 use secrecy::SecretString;
 use serde_json::Value;
 
-use payram_ports::{MockOutboxUseCases, MockPaymentUseCases, MockQueries};
+use payram_ports::{MockOutboxUseCases, MockPaymentUseCases, MockQueries, MockSessionRevocations};
 use payram_protocol::ApiKeys;
 
 use crate::{HttpConfig, configure};
@@ -138,4 +139,11 @@ fn untouched_outbox() -> MockOutboxUseCases {
     outbox.expect_replay().never();
     outbox.expect_deliver_due().never();
     outbox
+}
+
+/// A sign-out recorder that must not be called at all.
+fn untouched_sessions() -> Arc<MockSessionRevocations> {
+    let mut sessions = MockSessionRevocations::new();
+    sessions.expect_revoke_session().never();
+    Arc::new(sessions)
 }

@@ -56,7 +56,7 @@ async fn every_listed_route_is_registered() {
             .configure(configure_outbox(Arc::new(MockOutboxUseCases::new())))
             .configure(configure_metrics(Arc::new(Metrics::new())))
             .configure(configure_readiness(Readiness::default()))
-            .configure(configure_dashboard(None)),
+            .configure(configure_dashboard(None, super::untouched_sessions())),
     )
     .await;
     for (method, path) in ROUTES {
@@ -85,20 +85,38 @@ async fn every_listed_route_is_registered() {
 #[test]
 fn every_path_the_source_registers_is_listed() {
     let mut registered = BTreeSet::new();
-    for file in ["src/lib.rs", "src/outbox.rs", "src/dashboard/mod.rs"] {
-        let source =
-            std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        for marker in ["web::resource(\"", ".route(\""] {
-            for piece in source.split(marker).skip(1) {
-                registered.insert(piece.split('"').next().unwrap().to_owned());
-            }
-        }
-    }
-    assert!(registered.len() > 20, "the scan finds the registrations: {registered:?}");
     let listed: BTreeSet<String> = ROUTES
         .iter()
         .map(|(_, path)| (*path).to_owned())
         .filter(|path| path != "/webhook") // registered under the configurable WEBHOOK_PATH
         .collect();
+    // A path inside a scope is written relative to it: each file with the scopes its paths
+    // may be in, tried in this order.
+    let files: [(&str, &[&str]); 3] = [
+        ("src/lib.rs", &["", "/api"]),
+        ("src/outbox.rs", &["/api"]),
+        ("src/dashboard/mod.rs", &["/dashboard"]),
+    ];
+    for (file, scopes) in files {
+        let source =
+            std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        for scope in scopes.iter().filter(|scope| !scope.is_empty()) {
+            let declared = source.contains(&format!("web::scope(\"{scope}\")"))
+                || source.contains("in the `/api` scope");
+            assert!(declared, "{file} registers in {scope}");
+        }
+        for marker in ["web::resource(\"", ".route(\""] {
+            for piece in source.split(marker).skip(1) {
+                let path = piece.split('"').next().unwrap();
+                let full = scopes
+                    .iter()
+                    .map(|scope| format!("{scope}{path}"))
+                    .find(|full| listed.contains(full))
+                    .unwrap_or_else(|| path.to_owned());
+                registered.insert(full);
+            }
+        }
+    }
+    assert!(registered.len() > 20, "the scan finds the registrations: {registered:?}");
     assert_eq!(registered, listed);
 }

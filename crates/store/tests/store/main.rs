@@ -12,4 +12,5 @@ mod outbox;
 mod payments;
 mod reconcile;
 mod retries;
+mod sessions;
 mod writer;

@@ -31,7 +31,14 @@ fn migrations_apply_revert_and_apply_again() {
     let applied = payram_store::migrate(&db.url()).unwrap();
     assert_eq!(
         applied,
-        ["20261126081750", "20261126093000", "20261126100000", "20261127020000", "20261201000000"],
+        [
+            "20261126081750",
+            "20261126093000",
+            "20261126100000",
+            "20261127020000",
+            "20261201000000",
+            "20261210000000"
+        ],
         "every migration, in order"
     );
     assert_eq!(
@@ -49,7 +56,9 @@ fn migrations_apply_revert_and_apply_again() {
             "outbox_due",
             "outbox_state_id",
             "payments",
-            "payouts"
+            "payouts",
+            "revoked_sessions",
+            "revoked_sessions_expires_at"
         ]
     );
     assert_eq!(payram_store::migrate(&db.url()).unwrap(), Vec::<String>::new());
@@ -58,7 +67,7 @@ fn migrations_apply_revert_and_apply_again() {
     assert_eq!(schema_objects(&db), Vec::<String>::new(), "down.sql must drop everything");
 
     assert_eq!(payram_store::migrate(&db.url()).unwrap(), applied);
-    assert_eq!(schema_objects(&db).len(), 13);
+    assert_eq!(schema_objects(&db).len(), 15);
 }
 
 #[test]
