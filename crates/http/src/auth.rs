@@ -75,6 +75,9 @@ impl FromRequest for Admin {
         if let Err(err) = &admitted {
             tracing::warn!(client = %client::client_of(req), answer = err.code(), "admin request refused");
         }
+        if admitted.is_ok() {
+            crate::guard::keep_alive(req);
+        }
         std::future::ready(admitted.map(|()| Self))
     }
 }

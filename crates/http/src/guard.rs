@@ -103,8 +103,12 @@ impl Guard {
             response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
             return Ok(ServiceResponse::new(req, response));
         }
-        if has_body && !body.finished.load(Ordering::Relaxed) {
-            // The handler answered without reading the whole body: do not wait for the rest.
+        let unread_body = has_body && !body.finished.load(Ordering::Relaxed);
+        if unread_body || !res.request().extensions().contains::<KeepAlive>() {
+            // Either the handler answered without reading the whole body (do not wait for the
+            // rest), or the client did not authenticate: actix times only the first request
+            // head of a connection, so a kept-alive connection is granted only to a client
+            // that proved it holds a key or the admin token.
             res.response_mut()
                 .head_mut()
                 .set_connection_type(actix_web::http::ConnectionType::Close);
@@ -145,10 +149,18 @@ fn has_body(req: &ServiceRequest) -> bool {
 
 fn refuse(req: ServiceRequest, err: &ApiError) -> ServiceResponse<BoxBody> {
     let mut response = err.error_response();
-    if matches!(err, ApiError::HeaderTooLarge) {
-        response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
-    }
+    response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
     req.into_response(response)
+}
+
+/// Marks a request that authenticated (webhook credentials, admin token): only its connection
+/// is kept alive after the answer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeepAlive;
+
+/// Lets the connection of `req` be kept alive after its answer.
+pub(crate) fn keep_alive(req: &actix_web::HttpRequest) {
+    req.extensions_mut().insert(KeepAlive);
 }
 
 /// What became of a request's body.

@@ -143,6 +143,7 @@ async fn handle(
             }
         }
     })?;
+    crate::guard::keep_alive(req);
 
     let content = ProtocolParser.parse(&body);
     let delivery = Delivery {
