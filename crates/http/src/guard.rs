@@ -132,7 +132,10 @@ impl Guard {
 
 /// The size of the request line and headers, as they came (give or take the separators).
 fn head_bytes(req: &ServiceRequest) -> usize {
-    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    let uri = req.uri();
+    let target = uri.path_and_query().map_or(0, |target| target.as_str().len())
+        + uri.authority().map_or(0, |authority| authority.as_str().len());
+    let line = req.method().as_str().len() + target + 12;
     req.headers()
         .iter()
         .fold(line, |sum, (name, value)| sum + name.as_str().len() + value.len() + 4)

@@ -4,6 +4,7 @@
 mod admin;
 mod dashboard;
 mod events;
+mod guard;
 mod headers;
 mod lists;
 mod metrics;
