@@ -29,6 +29,7 @@ mod reconcile;
 mod retry;
 mod security_dashboard;
 mod security_network;
+mod security_slow;
 mod sequences;
 mod shutdown;
 mod tools;
