@@ -5,8 +5,10 @@
 //! around the whole `App` with [`Guard::middleware`].
 
 use std::{
+    cell::RefCell,
     net::IpAddr,
     pin::Pin,
+    rc::Rc,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -86,9 +88,9 @@ impl Guard {
         }
 
         let body = Arc::new(BodyState::default());
-        let payload = req.take_payload();
+        let payload = Rc::new(RefCell::new(req.take_payload()));
         let deadline: BodyStream = Box::pin(Deadline {
-            inner: payload,
+            inner: Rc::clone(&payload),
             sleep: Box::pin(actix_web::rt::time::sleep(self.body_timeout)),
             state: Arc::clone(&body),
         });
@@ -99,16 +101,17 @@ impl Guard {
         if body.expired.load(Ordering::Relaxed) {
             tracing::warn!(%client, path = ?res.request().path(), "request refused: body too slow");
             let (req, _) = res.into_parts();
-            let mut response = ApiError::RequestTimeout.error_response();
-            response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
-            return Ok(ServiceResponse::new(req, response));
+            let response = ApiError::RequestTimeout.error_response();
+            return Ok(closing(ServiceResponse::new(req, response), payload));
         }
-        let unread_body = has_body && !body.finished.load(Ordering::Relaxed);
-        if unread_body || !res.request().extensions().contains::<KeepAlive>() {
-            // Either the handler answered without reading the whole body (do not wait for the
-            // rest), or the client did not authenticate: actix times only the first request
-            // head of a connection, so a kept-alive connection is granted only to a client
-            // that proved it holds a key or the admin token.
+        if has_body && !body.finished.load(Ordering::Relaxed) {
+            // The handler answered without reading the whole body: do not wait for the rest.
+            return Ok(closing(res, payload));
+        }
+        if !res.request().extensions().contains::<KeepAlive>() {
+            // The client did not authenticate: actix times only the first request head of a
+            // connection, so a kept-alive connection is granted only to a client that proved
+            // it holds a key or the admin token.
             res.response_mut()
                 .head_mut()
                 .set_connection_type(actix_web::http::ConnectionType::Close);
@@ -156,6 +159,39 @@ fn refuse(req: ServiceRequest, err: &ApiError) -> ServiceResponse<BoxBody> {
     req.into_response(response)
 }
 
+/// The answer with `Connection: close`, holding the unread request body until the answer is
+/// written: actix reads a dropped chunked body to its end before closing (one that never ends
+/// would hold the connection for ever), but closes at once when the body is still held.
+fn closing(
+    res: ServiceResponse<BoxBody>,
+    payload: Rc<RefCell<Payload>>,
+) -> ServiceResponse<BoxBody> {
+    let mut res = res.map_body(|_, body| BoxBody::new(Holding { body, _payload: payload }));
+    res.response_mut().head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+    res
+}
+
+/// A response body that keeps the request body alive until it has been sent.
+struct Holding {
+    body: BoxBody,
+    _payload: Rc<RefCell<Payload>>,
+}
+
+impl MessageBody for Holding {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.body).poll_next(cx)
+    }
+}
+
 /// Marks a request that authenticated (webhook credentials, admin token): only its connection
 /// is kept alive after the answer.
 #[derive(Clone, Copy, Debug)]
@@ -177,7 +213,7 @@ struct BodyState {
 
 /// The request body, failing with a timeout once the deadline passes.
 struct Deadline {
-    inner: Payload,
+    inner: Rc<RefCell<Payload>>,
     sleep: Pin<Box<Sleep>>,
     state: Arc<BodyState>,
 }
@@ -189,7 +225,8 @@ impl Stream for Deadline {
         if self.state.finished.load(Ordering::Relaxed) {
             return Poll::Ready(None);
         }
-        match Pin::new(&mut self.inner).poll_next(cx) {
+        let polled = Pin::new(&mut *self.inner.borrow_mut()).poll_next(cx);
+        match polled {
             Poll::Ready(None) => {
                 self.state.finished.store(true, Ordering::Relaxed);
                 Poll::Ready(None)
