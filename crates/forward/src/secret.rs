@@ -1,6 +1,7 @@
 use std::fmt;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
+use secrecy::{ExposeSecret, SecretSlice};
 
 /// The prefix of a Standard Webhooks secret.
 const PREFIX: &str = "whsec_";
@@ -10,10 +11,19 @@ const GENERATED_BYTES: usize = 32;
 
 /// A Standard Webhooks signing secret: `whsec_` followed by base64; the HMAC key is the
 /// decoded bytes, as the official libraries read it. Never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ForwardSecret {
-    key: Vec<u8>,
+    /// Zeroed when dropped (`secrecy`).
+    key: SecretSlice<u8>,
 }
+
+impl PartialEq for ForwardSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.key.expose_secret() == other.key.expose_secret()
+    }
+}
+
+impl Eq for ForwardSecret {}
 
 /// Why a secret was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,24 +48,24 @@ impl ForwardSecret {
         if key.len() < 16 {
             return Err(SecretError::TooShort);
         }
-        Ok(Self { key })
+        Ok(Self { key: key.into() })
     }
 
     /// A fresh random secret from the operating system's generator.
     pub fn generate() -> Result<Self, SecretError> {
         let mut key = vec![0; GENERATED_BYTES];
         getrandom::fill(&mut key).map_err(|err| SecretError::Random(err.to_string()))?;
-        Ok(Self { key })
+        Ok(Self { key: key.into() })
     }
 
     /// The secret in its `whsec_<base64>` form, to hand to the receiving application.
     #[must_use]
     pub fn expose(&self) -> String {
-        format!("{PREFIX}{}", STANDARD.encode(&self.key))
+        format!("{PREFIX}{}", STANDARD.encode(self.key.expose_secret()))
     }
 
     pub(crate) fn key(&self) -> &[u8] {
-        &self.key
+        self.key.expose_secret()
     }
 }
 
