@@ -80,7 +80,7 @@ mod status;
 pub use decision::{CreditDue, Decision, Outcome, decide};
 pub use event::{AuthMethod, EventOutcome, UnknownOutcome};
 pub use ids::{CustomerId, IdError, ReferenceId};
-pub use money::{Amount, AmountError};
+pub use money::{Amount, AmountError, Total};
 pub use notification::{
     CheckedNotification, Confirmation, CreditPolicy, Inbound, InvalidNotification, Notification,
     PayoutNotification,
