@@ -70,6 +70,7 @@
 //! ```
 
 mod decision;
+mod escape;
 mod event;
 mod ids;
 mod money;
@@ -78,6 +79,7 @@ mod payment;
 mod status;
 
 pub use decision::{CreditDue, Decision, Outcome, decide};
+pub use escape::Escaped;
 pub use event::{AuthMethod, EventOutcome, UnknownOutcome};
 pub use ids::{CustomerId, IdError, ReferenceId};
 pub use money::{Amount, AmountError, Total};
