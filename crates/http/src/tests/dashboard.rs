@@ -105,7 +105,7 @@ fn overview_queries() -> MockQueries {
     queries.expect_customers().returning(|_, _| {
         Ok(vec![CustomerBalance {
             customer_id: CustomerId::parse("<b>cust</b>").unwrap(),
-            balance_usd: Amount::parse("49.999999999999998").unwrap(),
+            balance_usd: payram_domain::Total::parse("49.999999999999998").unwrap(),
             credits: 1,
             payments: 1,
         }])
