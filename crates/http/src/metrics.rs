@@ -62,15 +62,15 @@ impl Metrics {
         registry.register(
             "webhooks",
             "Webhook requests answered, by outcome (applied, duplicate, stale, ignored, payout, \
-             ping, malformed_json, invalid_payload, unauthorized, payload_too_large, \
-             storage_unavailable, internal)",
+             ping, malformed_json, invalid_payload, incomplete_body, unauthorized, \
+             payload_too_large, storage_unavailable, internal)",
             webhooks.clone(),
         );
         let auth = Family::<AuthLabel, Counter>::default();
         registry.register(
             "webhook_auth",
             "Webhook authentication results (signature, api_key, unsigned_ping, missing, \
-             bad_signature, bad_api_key, signature_required)",
+             bad_signature, bad_api_key, signature_required, conflicting_headers)",
             auth.clone(),
         );
         // 1 ms to about 16 s.
