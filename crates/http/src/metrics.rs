@@ -21,6 +21,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
+use payram_domain::Escaped;
 use payram_ports::{ErrorChain, Queries, Stats};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -125,7 +126,7 @@ pub(crate) async fn scrape(
     let mut text = metrics.render();
     let stats = queries.stats().await;
     if let Err(err) = &stats {
-        tracing::warn!(error = %ErrorChain(err), "metrics: the database could not be read");
+        tracing::warn!(error = %Escaped(ErrorChain(err)), "metrics: the database could not be read");
     }
     render_stats(&mut text, stats.ok().as_ref(), Utc::now());
     text.push_str("# EOF\n");
@@ -201,7 +202,7 @@ pub(crate) async fn ready(
     let database = match queries.ping().await {
         Ok(()) => "ok",
         Err(err) => {
-            tracing::warn!(error = %ErrorChain(&err), "readiness: the database does not answer");
+            tracing::warn!(error = %Escaped(ErrorChain(&err)), "readiness: the database does not answer");
             "unavailable"
         }
     };
