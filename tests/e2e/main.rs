@@ -27,6 +27,7 @@ mod openapi;
 mod operations;
 mod reconcile;
 mod retry;
+mod security_input;
 mod sequences;
 mod shutdown;
 mod tools;
