@@ -28,6 +28,7 @@ mod operations;
 mod reconcile;
 mod retry;
 mod security_dashboard;
+mod security_input;
 mod security_network;
 mod security_slow;
 mod sequences;

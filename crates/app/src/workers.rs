@@ -11,6 +11,7 @@ use std::{
 };
 
 use payram_core::ReconcileService;
+use payram_domain::Escaped;
 use payram_ports::{ErrorChain, OutboxUseCases, PaymentUseCases};
 
 /// A worker's readiness flag: cleared when the worker stops for any reason (its task ends,
@@ -47,7 +48,7 @@ pub(crate) async fn retry(
         match use_cases.retry_due().await {
             Ok(receipts) if receipts.is_empty() => {}
             Ok(receipts) => tracing::info!(retried = receipts.len(), "retried failed events"),
-            Err(err) => tracing::warn!(error = %ErrorChain(&err),
+            Err(err) => tracing::warn!(error = %Escaped(ErrorChain(&err)),
                 "retry worker could not read or update the event log; trying again later"),
         }
     })
@@ -58,7 +59,7 @@ pub(crate) async fn retry(
 pub(crate) async fn outbox(outbox: Arc<dyn OutboxUseCases>, interval: Duration, running: Running) {
     every(interval, running, || async {
         if let Err(err) = outbox.deliver_due().await {
-            tracing::warn!(error = %ErrorChain(&err),
+            tracing::warn!(error = %Escaped(ErrorChain(&err)),
                 "outbox worker could not read or update the outbox; trying again later");
         }
     })
@@ -84,7 +85,7 @@ pub(crate) async fn reconcile(reconciling: Reconciling, running: Running) {
                 failed = report.failures(),
                 "reconciliation run finished"
             ),
-            Err(err) => tracing::warn!(error = %ErrorChain(&err),
+            Err(err) => tracing::warn!(error = %Escaped(ErrorChain(&err)),
                 "reconciliation could not list the payments to check; trying again later"),
         }
     })

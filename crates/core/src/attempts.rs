@@ -1,6 +1,6 @@
 //! Retry: one more attempt at a recorded event, in place, until it succeeds or is dead.
 
-use payram_domain::{Amount, EventOutcome, Inbound, ReferenceId};
+use payram_domain::{Amount, Escaped, EventOutcome, Inbound, ReferenceId};
 use payram_ports::{
     Attempt, ErrorChain, EventId, EventRecord, Origin, Receipt, RecordedCredit, Rejection,
     ServiceError,
@@ -74,7 +74,7 @@ impl PaymentService {
         let attempt = Attempt { outcome, detail: error.clone(), next_attempt_at: next };
         self.storage.schedule.record_attempt(id, attempt).await?;
         if next.is_none() {
-            tracing::error!(event_id = id, attempts = failed, %error,
+            tracing::error!(event_id = id, attempts = failed, error = %Escaped(&error),
                 "DEAD LETTER: event failed on every attempt and will not be retried; \
                  fix the cause, then `payram-merchant events replay --failed`");
         }
@@ -95,7 +95,7 @@ impl PaymentService {
         let attempt = Attempt { outcome, detail: reason.clone(), next_attempt_at: next };
         self.storage.schedule.record_attempt(id, attempt).await?;
         if next.is_none() {
-            tracing::error!(event_id = id, attempts = tried, %reason,
+            tracing::error!(event_id = id, attempts = tried, reason = %Escaped(&reason),
                 "DEAD LETTER: PayRam never confirmed this credit and it will not be asked again; \
                  check the payment in PayRam, then `payram-merchant events replay --failed`");
         }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use payram_domain::Escaped;
 use payram_ports::{Clock, CreditError, Crediting, RecordedCredit};
 
 /// The system clock.
@@ -24,11 +25,11 @@ impl Crediting for LogCrediting {
     async fn credit(&self, credit: &RecordedCredit) -> Result<(), CreditError> {
         tracing::info!(
             credit_id = credit.id,
-            customer_id = %credit.customer_id,
-            reference_id = %credit.reference_id,
+            customer_id = %Escaped(&credit.customer_id),
+            reference_id = %Escaped(&credit.reference_id),
             amount_usd = %credit.amount_usd,
             credited_total_usd = %credit.credited_total_usd,
-            status = %credit.status,
+            status = %Escaped(&credit.status),
             "customer credited"
         );
         Ok(())

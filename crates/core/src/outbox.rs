@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use payram_domain::Escaped;
 use payram_ports::{
     Clock, Crediting, ErrorChain, Outbox, OutboxEntry, OutboxId, OutboxState, OutboxUseCases,
     RepositoryError,
@@ -53,11 +54,11 @@ impl OutboxService {
                 let next = self.retry.next_attempt_at(self.clock.now(), attempts, seed);
                 let state = if next.is_some() {
                     tracing::warn!(outbox_id = entry.id, credit_id = entry.credit.id, attempts,
-                        %error, "forwarding a credit failed; it will be tried again");
+                        error = %Escaped(&error), "forwarding a credit failed; it will be tried again");
                     OutboxState::Pending
                 } else {
                     tracing::error!(outbox_id = entry.id, credit_id = entry.credit.id, attempts,
-                        %error, "DEAD LETTER: forwarding a credit failed for the last time; \
+                        error = %Escaped(&error), "DEAD LETTER: forwarding a credit failed for the last time; \
                         replay it once the receiver is fixed");
                     OutboxState::Dead
                 };

@@ -1,7 +1,7 @@
 //! Receive: records one delivery and applies it.
 
 use payram_domain::{
-    Amount, CheckedNotification, EventOutcome, Inbound, Notification, ReferenceId,
+    Amount, CheckedNotification, Escaped, EventOutcome, Inbound, Notification, ReferenceId,
 };
 use payram_ports::{
     Applied, Delivery, ErrorChain, EventNote, NewEvent, Receipt, RepositoryError, ServiceError,
@@ -61,14 +61,14 @@ impl PaymentService {
             Ok(receipt) => tracing::info!(
                 event_id = receipt.event_id,
                 origin = origin.as_str(),
-                reference_id = receipt.reference_id.as_ref().map(ReferenceId::as_str),
-                payout_id = receipt.payout_id.as_deref(),
-                status = receipt.status.as_deref(),
+                reference_id = receipt.reference_id.as_ref().map(Escaped).map(tracing::field::display),
+                payout_id = receipt.payout_id.as_deref().map(Escaped).map(tracing::field::display),
+                status = receipt.status.as_deref().map(Escaped).map(tracing::field::display),
                 outcome = %receipt.outcome,
                 credited_usd = %receipt.credited,
                 "webhook recorded"
             ),
-            Err(err) => tracing::error!(error = %ErrorChain(err), "webhook not recorded"),
+            Err(err) => tracing::error!(error = %Escaped(ErrorChain(err)), "webhook not recorded"),
         }
         receipt
     }
@@ -113,10 +113,10 @@ impl PaymentService {
             // The credit is committed; the adapter is told after the fact, at least once.
             if let Err(err) = self.crediting.credit(credit).await {
                 let error = format!("crediting: {}", ErrorChain(&err));
-                tracing::error!(credit_id = credit.id, event_id = applied.event_id, %error,
+                tracing::error!(credit_id = credit.id, event_id = applied.event_id, error = %Escaped(&error),
                     "crediting adapter failed; the credit stays in the ledger and is retried");
                 if let Err(err) = self.count_failure(applied.event_id, 0, error).await {
-                    tracing::error!(event_id = applied.event_id, error = %ErrorChain(&err),
+                    tracing::error!(event_id = applied.event_id, error = %Escaped(ErrorChain(&err)),
                         "could not schedule the crediting retry");
                 }
             }
@@ -149,7 +149,7 @@ impl PaymentService {
             ..EventNote::new(outcome)
         };
         let event_id = self.storage.ledger.record_event(event, note).await?;
-        tracing::warn!(event_id, reference_id = %reference_id, %reason,
+        tracing::warn!(event_id, reference_id = %Escaped(&reference_id), reason = %Escaped(&reason),
             next_attempt_at = ?next, "credit waits for PayRam's confirmation");
         Ok(Receipt {
             event_id,
@@ -182,7 +182,7 @@ impl PaymentService {
         match self.storage.ledger.record_event(event, note).await {
             Ok(event_id) => tracing::warn!(event_id, next_attempt_at = ?next, %outcome,
                 "processing failed; the event is recorded as failed and will be retried"),
-            Err(err) => tracing::error!(error = %ErrorChain(&err),
+            Err(err) => tracing::error!(error = %Escaped(ErrorChain(&err)),
                 "processing failed and the event could not be recorded"),
         }
     }

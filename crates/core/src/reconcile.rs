@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use payram_domain::{AuthMethod, EventOutcome, Inbound, PaymentStatus, ReferenceId};
+use payram_domain::{AuthMethod, Escaped, EventOutcome, Inbound, PaymentStatus, ReferenceId};
 
 use payram_ports::{
     Clock, Delivery, ErrorChain, EventFilter, GatewayError, Origin, PaymentUseCases, PayramGateway,
@@ -151,16 +151,16 @@ impl ReconcileService {
         let result = self.look_up_and_apply(&reference_id).await;
         match &result {
             Ok(receipt) => tracing::info!(
-                reference_id = %reference_id,
+                reference_id = %Escaped(&reference_id),
                 event_id = receipt.event_id,
-                status = receipt.status.as_deref(),
+                status = receipt.status.as_deref().map(Escaped).map(tracing::field::display),
                 outcome = %receipt.outcome,
                 credited_usd = %receipt.credited,
                 "payment reconciled with PayRam"
             ),
             Err(err) => tracing::warn!(
-                reference_id = %reference_id,
-                error = %ErrorChain(err),
+                reference_id = %Escaped(&reference_id),
+                error = %Escaped(ErrorChain(err)),
                 "payment could not be reconciled with PayRam"
             ),
         }

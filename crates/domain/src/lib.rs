@@ -70,6 +70,7 @@
 //! ```
 
 mod decision;
+mod escape;
 mod event;
 mod ids;
 mod money;
@@ -78,9 +79,10 @@ mod payment;
 mod status;
 
 pub use decision::{CreditDue, Decision, Outcome, decide};
+pub use escape::Escaped;
 pub use event::{AuthMethod, EventOutcome, UnknownOutcome};
 pub use ids::{CustomerId, IdError, ReferenceId};
-pub use money::{Amount, AmountError};
+pub use money::{Amount, AmountError, Total};
 pub use notification::{
     CheckedNotification, Confirmation, CreditPolicy, Inbound, InvalidNotification, Notification,
     PayoutNotification,

@@ -6,6 +6,7 @@ use actix_web::{
     http::StatusCode,
 };
 
+use payram_domain::Escaped;
 use payram_ports::{RepositoryError, ServiceError};
 
 use crate::{dto::ErrorBody, throttle::RetryAfter};
@@ -92,7 +93,7 @@ impl ResponseError for ApiError {
         let message = match self {
             Self::Service(err) => {
                 tracing::error!(
-                    error = %payram_ports::ErrorChain(err),
+                    error = %Escaped(payram_ports::ErrorChain(err)),
                     retryable = err.is_retryable(),
                     "use case failed"
                 );
@@ -123,7 +124,7 @@ impl ResponseError for ApiError {
 
 /// `PathConfig` error handler: a path that cannot be extracted names nothing, so 404 JSON.
 pub(crate) fn path_error(err: &PathError) -> actix_web::Error {
-    tracing::debug!(error = %err, "path not extracted");
+    tracing::debug!(error = %Escaped(err), "path not extracted");
     ApiError::NotFound.into()
 }
 

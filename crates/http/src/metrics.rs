@@ -23,6 +23,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
+use payram_domain::Escaped;
 use payram_ports::{ErrorChain, Queries, Stats};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -64,15 +65,15 @@ impl Metrics {
         registry.register(
             "webhooks",
             "Webhook requests answered, by outcome (applied, duplicate, stale, ignored, payout, \
-             ping, malformed_json, invalid_payload, unauthorized, payload_too_large, \
-             storage_unavailable, internal)",
+             ping, malformed_json, invalid_payload, incomplete_body, unauthorized, \
+             payload_too_large, storage_unavailable, internal)",
             webhooks.clone(),
         );
         let auth = Family::<AuthLabel, Counter>::default();
         registry.register(
             "webhook_auth",
             "Webhook authentication results (signature, api_key, unsigned_ping, missing, \
-             bad_signature, bad_api_key, signature_required)",
+             bad_signature, bad_api_key, signature_required, conflicting_headers)",
             auth.clone(),
         );
         // 1 ms to about 16 s.
@@ -136,7 +137,7 @@ pub(crate) async fn scrape(
     let mut text = metrics.render();
     let stats = queries.stats().await;
     if let Err(err) = &stats {
-        tracing::warn!(error = %ErrorChain(err), "metrics: the database could not be read");
+        tracing::warn!(error = %Escaped(ErrorChain(err)), "metrics: the database could not be read");
     }
     render_stats(&mut text, stats.ok().as_ref(), Utc::now());
     text.push_str("# EOF\n");
@@ -212,7 +213,7 @@ pub(crate) async fn ready(
     let database = match queries.ping().await {
         Ok(()) => "ok",
         Err(err) => {
-            tracing::warn!(error = %ErrorChain(&err), "readiness: the database does not answer");
+            tracing::warn!(error = %Escaped(ErrorChain(&err)), "readiness: the database does not answer");
             "unavailable"
         }
     };

@@ -8,7 +8,7 @@ use actix_web::{
 };
 use std::time::Instant;
 
-use payram_domain::{Amount, EventOutcome};
+use payram_domain::{Amount, Escaped, EventOutcome};
 use payram_ports::{BodyParser, Delivery, Origin, PaymentUseCases, Receipt};
 use payram_protocol::{
     API_KEY_HEADER, AuthError, Credentials, SIGNATURE_HEADER, TEST_HEADER, authenticate,
@@ -28,7 +28,7 @@ use crate::{
     method(post, get),
     path = "/webhook",
     tag = "webhook",
-    description = "PayRam's webhook (the path is `WEBHOOK_PATH`). Authenticated by `X-Payram-Signature` (hex HMAC-SHA256 of the raw body under a project API key, optional `sha256=` prefix) or the `API-Key` header; `X-Webhook-Test: true` on a body without `reference_id` is the unsigned test ping.",
+    description = "PayRam's webhook (the path is `WEBHOOK_PATH`). Authenticated by `X-Payram-Signature` (hex HMAC-SHA256 of the raw body under a project API key, optional `sha256=` prefix) or the `API-Key` header; `X-Webhook-Test: true` on a body without `reference_id`, with neither credential header, is the unsigned test ping. A credential header sent twice with different values is 401.",
     params(
         ("X-Payram-Signature" = Option<String>, Header, description = "hex HMAC-SHA256 of the body"),
         ("API-Key" = Option<String>, Header, description = "a project API key (legacy)"),
@@ -37,7 +37,7 @@ use crate::{
     request_body(content = Object, description = "A PayRam payment or payout notification, as PayRam sends it", content_type = "application/json"),
     responses(
         (status = 200, description = "Recorded and applied (or the ping)", body = WebhookAnswer),
-        (status = 400, description = "Malformed JSON or invalid payload (recorded)", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or invalid payload (recorded), or a body cut short (`incomplete_body`, not recorded)", body = ErrorBody),
         (status = 401, description = "Not authenticated (nothing recorded)", body = ErrorBody),
         (status = 403, description = "Client address not in ALLOWED_IPS (nothing recorded)", body = ErrorBody),
         (status = 408, description = "Body not received within CLIENT_BODY_TIMEOUT (nothing recorded)", body = ErrorBody),
@@ -79,12 +79,13 @@ pub(crate) async fn receive(
         Ok(Handled::Receipt(receipt)) => Some(receipt),
         _ => None,
     };
+    // Values from the request are escaped: a reference cannot forge a log line.
     tracing::info!(
         http_status = response.status().as_u16(),
         outcome,
-        reference_id = receipt.and_then(|r| r.reference_id.as_ref()).map(payram_domain::ReferenceId::as_str),
-        payout_id = receipt.and_then(|r| r.payout_id.as_deref()),
-        status = receipt.and_then(|r| r.status.as_deref()),
+        reference_id = receipt.and_then(|r| r.reference_id.as_ref()).map(Escaped).map(tracing::field::display),
+        payout_id = receipt.and_then(|r| r.payout_id.as_deref()).map(Escaped).map(tracing::field::display),
+        status = receipt.and_then(|r| r.status.as_deref()).map(Escaped).map(tracing::field::display),
         credited = %receipt.map_or(Amount::ZERO, |r| r.credited),
         latency_ms,
         "webhook answered"
@@ -109,15 +110,22 @@ async fn handle(
     let body = read_body(req, payload, config.max_body_bytes).await?;
     let headers = req.headers();
 
-    if is_test_ping(header_bytes(headers, TEST_HEADER), &body) {
+    let (Ok(signature), Ok(api_key)) =
+        (credential(headers, SIGNATURE_HEADER), credential(headers, API_KEY_HEADER))
+    else {
+        // Two different copies of one credential: which one PayRam meant is a guess.
+        metrics.inspect(|metrics| metrics.auth("conflicting_headers"));
+        return Err(refused(req, config, &"ConflictingHeaders"));
+    };
+    let credentials = Credentials { signature, api_key };
+    // Only PayRam's unsigned test may skip recording: a request that brings a credential is
+    // authenticated and recorded like any other, whatever its test header says.
+    let unauthenticated = credentials.signature.is_none() && credentials.api_key.is_none();
+    if unauthenticated && is_test_ping(header_bytes(headers, TEST_HEADER), &body) {
         metrics.inspect(|metrics| metrics.auth("unsigned_ping"));
         return Ok(Handled::Ping);
     }
 
-    let credentials = Credentials {
-        signature: header_bytes(headers, SIGNATURE_HEADER),
-        api_key: header_bytes(headers, API_KEY_HEADER),
-    };
     let auth = authenticate(&config.api_keys, credentials, &body, config.require_signature);
     if let Some(metrics) = metrics {
         metrics.auth(match &auth {
@@ -128,21 +136,7 @@ async fn handle(
             Err(AuthError::SignatureRequired) => "signature_required",
         });
     }
-    let auth = auth.map_err(|reason| {
-        // Every failure counts against the client; over the limit the answer is 429. A request
-        // that authenticates is never limited, so others' failures cannot lock PayRam out.
-        let client = client::client_of(req);
-        match config.guessing.webhook.fail(client.key(), Instant::now()) {
-            Ok(()) => {
-                tracing::warn!(?reason, %client, "webhook refused");
-                ApiError::Unauthorized
-            }
-            Err(after) => {
-                tracing::warn!(?reason, %client, "webhook refused: too many failures");
-                ApiError::RateLimited(after)
-            }
-        }
-    })?;
+    let auth = auth.map_err(|reason| refused(req, config, &reason))?;
     crate::guard::keep_alive(req);
 
     let content = ProtocolParser.parse(&body);
@@ -154,6 +148,23 @@ async fn handle(
         content,
     };
     Ok(Handled::Receipt(use_cases.receive(delivery).await?))
+}
+
+/// A request that did not authenticate: 401, or 429 once its client is over the limit on
+/// guessing. Every failure counts against the client; a request that authenticates is never
+/// limited, so nobody else's failures can lock PayRam out.
+fn refused(req: &HttpRequest, config: &HttpConfig, reason: &dyn std::fmt::Debug) -> ApiError {
+    let client = client::client_of(req);
+    match config.guessing.webhook.fail(client.key(), Instant::now()) {
+        Ok(()) => {
+            tracing::warn!(?reason, %client, "webhook refused");
+            ApiError::Unauthorized
+        }
+        Err(after) => {
+            tracing::warn!(?reason, %client, "webhook refused: too many failures");
+            ApiError::RateLimited(after)
+        }
+    }
 }
 
 /// Maps what the core concluded to the contract's answer. Exhaustive on purpose: a new outcome
@@ -203,17 +214,39 @@ async fn read_body(
     match payload.to_bytes_limited(limit).await {
         Ok(Ok(body)) => Ok(body),
         Ok(Err(err)) if crate::guard::is_timeout(&err) => Err(ApiError::RequestTimeout),
+        // The client went away (or broke the framing) before the body ended: not a body
+        // that is not JSON, so counted apart, and nothing is recorded.
         Ok(Err(err)) => {
-            tracing::warn!(error = %err, "webhook body could not be read");
+            tracing::warn!(error = %Escaped(&err), "webhook body could not be read to its end");
             Err(ApiError::BadRequest {
-                code: EventOutcome::MalformedJson.as_str(),
-                message: "request body could not be read".to_owned(),
+                code: INCOMPLETE_BODY,
+                message: "request body ended before its announced end".to_owned(),
             })
         }
         Err(_exceeded) => Err(ApiError::PayloadTooLarge),
     }
 }
 
+/// The answer code (and metrics outcome) of a body cut short.
+pub(crate) const INCOMPLETE_BODY: &str = "incomplete_body";
+
 fn header_bytes<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     headers.get(name).map(header::HeaderValue::as_bytes)
 }
+
+/// A credential header: absent, or its one value (identical repeats are one value). `Err`
+/// when it is sent more than once with different values.
+fn credential<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a [u8]>, Conflicting> {
+    let mut values = headers.get_all(name).map(header::HeaderValue::as_bytes);
+    let first = values.next();
+    if let Some(first) = first
+        && values.any(|other| other != first)
+    {
+        return Err(Conflicting);
+    }
+    Ok(first)
+}
+
+/// A credential header sent twice with different values.
+#[derive(Debug)]
+struct Conflicting;

@@ -199,7 +199,7 @@ impl PayramApi {
 
 #[async_trait]
 impl PayramGateway for PayramApi {
-    #[tracing::instrument(name = "payram_lookup", skip_all, fields(reference_id = %reference_id))]
+    #[tracing::instrument(name = "payram_lookup", skip_all, fields(reference_id = %payram_domain::Escaped(reference_id)))]
     async fn payment(&self, reference_id: &ReferenceId) -> Result<PayramPayment, GatewayError> {
         let (status, body) = self.fetch(reference_id).await?;
         tracing::debug!(status = status.as_u16(), bytes = body.len(), "PayRam answered");

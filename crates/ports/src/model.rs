@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use payram_domain::{
     Amount, AuthMethod, CustomerId, EventOutcome, Inbound, Outcome, Payment, PaymentStatus,
-    ReferenceId,
+    ReferenceId, Total,
 };
 
 /// Row id of a recorded event.
@@ -158,7 +158,7 @@ pub struct CreditEntry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CustomerView {
     pub customer_id: CustomerId,
-    pub balance_usd: Amount,
+    pub balance_usd: Total,
     pub credits: Vec<CreditEntry>,
 }
 
@@ -223,7 +223,7 @@ pub struct Stats {
     /// Credits in the ledger.
     pub credits: u64,
     /// Their exact sum.
-    pub credited_usd: Amount,
+    pub credited_usd: Total,
     /// Events waiting for a retry of their processing.
     pub failed_events: u64,
     /// Events whose processing failed for the last time.
@@ -292,7 +292,7 @@ impl PaymentItem {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CustomerBalance {
     pub customer_id: CustomerId,
-    pub balance_usd: Amount,
+    pub balance_usd: Total,
     pub credits: u64,
     pub payments: u64,
 }

@@ -138,10 +138,18 @@ pub fn parse_body(body: &[u8]) -> Result<Inbound, ParseError> {
     let wire: WireBody<'_> =
         serde_json::from_slice(body).map_err(|err| invalid(&err.to_string()))?;
 
-    if let Some(event_type) = text(wire.event_type, "event_type")?
-        && event_type.to_ascii_lowercase().starts_with("payout.")
-    {
-        return payout(&wire, event_type);
+    if let Some(event_type) = text(wire.event_type, "event_type")? {
+        // `" payout.sent"` must not pass for a payment: blanks are refused, not trimmed.
+        if event_type.trim() != event_type {
+            return Err(invalid("event_type has leading or trailing blanks"));
+        }
+        let lower = event_type.to_ascii_lowercase();
+        if lower.starts_with("payout.") {
+            return payout(&wire, event_type);
+        }
+        if lower == "payout" {
+            return Err(invalid("event_type payout names no payout status (payout.<status>)"));
+        }
     }
     payment(&wire).map(Inbound::Payment)
 }
@@ -184,19 +192,33 @@ fn payment(wire: &WireBody<'_>) -> Result<Notification, ParseError> {
         .ok_or_else(|| invalid("reference_id is missing"))?;
     let reference_id =
         ReferenceId::parse(&reference_id).map_err(|err| invalid(&err.to_string()))?;
-    let status = match text(wire.status, "status")? {
-        Some(status) => Some(status),
-        None => text(wire.payment_state, "payment_state")?,
-    }
-    .filter(|status| !status.trim().is_empty())
-    .ok_or_else(|| invalid("status is missing (neither status nor payment_state)"))?;
+    let status = match (
+        non_empty(text(wire.status, "status")?),
+        non_empty(text(wire.payment_state, "payment_state")?),
+    ) {
+        (Some(status), Some(state))
+            if ReportedStatus::parse(&status) != ReportedStatus::parse(&state) =>
+        {
+            return Err(invalid("status and payment_state disagree"));
+        }
+        (Some(status), _) | (None, Some(status)) => status,
+        (None, None) => {
+            return Err(invalid("status is missing (neither status nor payment_state)"));
+        }
+    };
     let customer_id = non_empty(text(wire.customer_id, "customer_id")?)
         .map(|id| CustomerId::parse(&id))
         .transpose()
         .map_err(|err| invalid(&err.to_string()))?;
-    let filled_amount_in_usd = match money(wire.filled_amount_in_usd, "filled_amount_in_usd")? {
-        Some(usd) => Some(usd),
-        None => money(wire.filled_amount_usd, "filled_amount_usd")?,
+    let filled_amount_in_usd = match (
+        money(wire.filled_amount_in_usd, "filled_amount_in_usd")?,
+        money(wire.filled_amount_usd, "filled_amount_usd")?,
+    ) {
+        (Some(usd), Some(legacy)) if usd != legacy => {
+            return Err(invalid("filled_amount_in_usd and filled_amount_usd disagree"));
+        }
+        (Some(usd), _) | (None, Some(usd)) => Some(usd),
+        (None, None) => None,
     };
     Ok(Notification {
         reference_id,
@@ -309,9 +331,90 @@ mod tests {
     }
 
     #[test]
-    fn status_wins_over_payment_state() {
-        let n = notification(r#"{"reference_id":"r","status":"FILLED","payment_state":"OPEN"}"#);
+    fn aliases_that_disagree_are_refused() {
+        assert_eq!(
+            invalid_message(r#"{"reference_id":"r","status":"FILLED","payment_state":"OPEN"}"#),
+            "status and payment_state disagree"
+        );
+        assert_eq!(
+            invalid_message(
+                r#"{"reference_id":"r","status":"FILLED","filled_amount_in_usd":"1","filled_amount_usd":"1000"}"#
+            ),
+            "filled_amount_in_usd and filled_amount_usd disagree"
+        );
+        assert_eq!(
+            invalid_message(r#"{"reference_id":"r","status":"X","payment_state":"Y"}"#),
+            "status and payment_state disagree"
+        );
+    }
+
+    #[test]
+    fn aliases_that_agree_are_accepted() {
+        // Same status in another case or spelling; same amount in another notation.
+        let n = notification(
+            r#"{"reference_id":"r","status":"CANCELLED","payment_state":"canceled",
+                "filled_amount_in_usd":"82.00","filled_amount_usd":82}"#,
+        );
+        assert_eq!(n.status, ReportedStatus::Known(PaymentStatus::Cancelled));
+        assert_eq!(n.filled_amount_in_usd.unwrap().to_string(), "82.00");
+        // An empty or null alias counts as absent, as any empty field does.
+        let n = notification(
+            r#"{"reference_id":"r","status":"FILLED","payment_state":"","filled_amount_in_usd":null,"filled_amount_usd":"5"}"#,
+        );
         assert_eq!(n.status, ReportedStatus::Known(PaymentStatus::Filled));
+        assert_eq!(n.filled_amount_in_usd.unwrap().to_string(), "5");
+    }
+
+    #[test]
+    fn an_event_type_with_blanks_is_refused_not_read_as_a_payment() {
+        for event_type in [
+            " payout.sent",
+            "payout.sent ",
+            r"\tpayout.sent",
+            r"\u00a0payout.sent",
+            " payout",
+            " x",
+        ] {
+            let body = format!(
+                r#"{{"event_type":"{event_type}","payout_id":1,"reference_id":"r","status":"FILLED"}}"#
+            );
+            assert_eq!(
+                invalid_message(&body),
+                "event_type has leading or trailing blanks",
+                "{event_type:?}"
+            );
+        }
+        assert!(
+            invalid_message(r#"{"event_type":"PAYOUT","reference_id":"r","status":"FILLED"}"#)
+                .contains("payout.<status>")
+        );
+        // Any other event type is a payment's business, as before.
+        let n =
+            notification(r#"{"event_type":"payment.updated","reference_id":"r","status":"OPEN"}"#);
+        assert_eq!(n.status, ReportedStatus::Known(PaymentStatus::Open));
+    }
+
+    #[test]
+    fn amounts_beyond_the_bound_or_rounded_are_refused() {
+        for usd in [
+            r#""79228162514264337593543950335""#,
+            "79228162514264337593543950335",
+            "1000000000000000",
+            r#""0.0000000000000000001""#,
+            r#""49.999999999999999999999999999999e0""#,
+            "49.999999999999999999999999999999e0",
+            "4.99999999999999999999e1",
+        ] {
+            let body =
+                format!(r#"{{"reference_id":"r","status":"FILLED","filled_amount_in_usd":{usd}}}"#);
+            let message = invalid_message(&body);
+            assert!(message.starts_with("filled_amount_in_usd: amount"), "{usd}: {message}");
+        }
+        let n = notification(
+            r#"{"reference_id":"r","status":"FILLED","filled_amount_in_usd":4.999e1,"filled_amount":"1.5E-17"}"#,
+        );
+        assert_eq!(n.filled_amount_in_usd.unwrap().to_string(), "49.99");
+        assert_eq!(n.filled_amount.unwrap().to_string(), "0.000000000000000015");
     }
 
     #[test]

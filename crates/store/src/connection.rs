@@ -234,7 +234,7 @@ pub fn connect(database_url: &str, options: &StoreOptions) -> Result<SqliteRepos
     // their own, and a credit writes the row itself when it is still missing).
     if let Err(failure) = crate::totals::ensure(&mut conn) {
         let error = payram_ports::RepositoryError::from(failure);
-        tracing::warn!(path, error = %payram_ports::ErrorChain(&error),
+        tracing::warn!(path, error = %payram_domain::Escaped(payram_ports::ErrorChain(&error)),
             "the ledger totals could not be written now");
     }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 
-use payram_domain::{Amount, CustomerId, ReferenceId};
+use payram_domain::{CustomerId, ReferenceId, Total};
 use payram_ports::{
     CreditFilter, CustomerBalance, CustomerView, EventFilter, EventId, EventOrder, EventRecord,
     KeyUse, Origin, OutboxEntry, OutboxState, PaymentFilter, PaymentItem, PaymentView, Queries,
@@ -67,10 +67,9 @@ impl Queries for SqliteRepository {
                 .map(CreditEntryRow::into_entry)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|err| Failure::Corrupt(err.into()))?;
-            // Summed exactly here: SQLite's SUM would go through floating point.
-            let balance_usd = credits
-                .iter()
-                .try_fold(Amount::ZERO, |sum, credit| sum.checked_add(credit.amount_usd))
+            // Summed exactly here: SQLite's SUM would go through floating point. A `Total`
+            // overflows only past 3.4e23 of the largest amounts, beyond any table's rows.
+            let balance_usd = Total::sum(credits.iter().map(|credit| credit.amount_usd))
                 .ok_or_else(|| {
                     Failure::Corrupt(format!("balance of customer {customer_id} overflows").into())
                 })?;
@@ -191,7 +190,7 @@ impl Queries for SqliteRepository {
                 .into_iter()
                 .filter_map(|(id, payments)| id.map(|id| (id, payments)))
                 .map(|(id, payments)| {
-                    let mut balance_usd = Amount::ZERO;
+                    let mut balance_usd = Total::ZERO;
                     let mut count = 0;
                     for (credit_id, _, text) in credits.iter().filter(|(_, c, _)| *c == id) {
                         let amount = stored_amount("credits", "amount_usd", *credit_id, text)

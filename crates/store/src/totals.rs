@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 
-use payram_domain::{Amount, EventOutcome};
+use payram_domain::{Amount, EventOutcome, Total};
 use payram_ports::Origin;
 
 use crate::{
@@ -14,10 +14,15 @@ use crate::{
 };
 
 /// How many credits the ledger holds and their exact sum.
+///
+/// The sum is a [`Total`]: every credit is an [`Amount`] below 10^15 with at most 18
+/// decimals, and a `Total` holds `u128::MAX` (about 3.4e38) whole units, so it cannot
+/// overflow before 3.4e23 credits of the largest amount, far beyond the 2^63 rows a table can
+/// hold. The count is an `i64` column, and so is every row id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Totals {
     pub(crate) credits: u64,
-    pub(crate) credited_usd: Amount,
+    pub(crate) credited_usd: Total,
     /// Applied events of origin `reconciliation`: payments moved forward by PayRam's API.
     pub(crate) corrections: u64,
 }
@@ -36,8 +41,9 @@ pub(crate) fn read(conn: &mut SqliteConnection) -> Result<Option<Totals>, Failur
     row.map(|(credits, text, corrections)| {
         Ok(Totals {
             credits: count("credits", credits)?,
-            credited_usd: stored_amount("ledger_totals", "credited_usd", 1, &text)
-                .map_err(|err| Failure::Corrupt(err.into()))?,
+            credited_usd: Total::parse(&text).map_err(|err| {
+                Failure::Corrupt(format!("ledger_totals.credited_usd: {err}").into())
+            })?,
             corrections: count("reconciliation_corrections", corrections)?,
         })
     })
@@ -68,8 +74,9 @@ pub(crate) fn ensure(conn: &mut SqliteConnection) -> Result<(), Failure> {
 
 /// Counts what one application of a notification did, inside its transaction, after its rows
 /// were written: a credit of `credit`, and whether it was a `correction` (a reconciliation
-/// event applied). A ledger whose sum would no longer be representable refuses the credit
-/// (`Corrupt`), rather than making its figures wrong.
+/// event applied). A ledger whose sum would no longer be representable (past 3.4e23 of the
+/// largest credits, see [`Totals`]) would refuse the credit (`Corrupt`) rather than make its
+/// figures wrong.
 pub(crate) fn count_applied(
     conn: &mut SqliteConnection,
     credit: Option<Amount>,
@@ -100,7 +107,7 @@ pub(crate) fn count_applied(
 fn sum_ledger(conn: &mut SqliteConnection) -> Result<Totals, Failure> {
     let amounts: Vec<(i64, String)> =
         credits::table.select((credits::id, credits::amount_usd)).load(conn)?;
-    let mut credited_usd = Amount::ZERO;
+    let mut credited_usd = Total::ZERO;
     for (id, text) in &amounts {
         let amount = stored_amount("credits", "amount_usd", *id, text)
             .map_err(|err| Failure::Corrupt(err.into()))?;

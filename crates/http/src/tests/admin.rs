@@ -288,7 +288,7 @@ async fn a_customer_is_shown_with_balance_and_credits() {
     queries.expect_customer().withf(|id| id.as_str() == "cust/1").times(1).returning(|id| {
         Ok(CustomerView {
             customer_id: id.clone(),
-            balance_usd: amount("80.50"),
+            balance_usd: payram_domain::Total::parse("80.50").unwrap(),
             credits: vec![
                 CreditEntry {
                     reference_id: ReferenceId::parse("ref-1").unwrap(),
@@ -324,7 +324,11 @@ async fn a_customer_is_shown_with_balance_and_credits() {
 async fn an_unknown_customer_has_a_zero_balance() {
     let mut queries = MockQueries::new();
     queries.expect_customer().times(1).returning(|id| {
-        Ok(CustomerView { customer_id: id.clone(), balance_usd: Amount::ZERO, credits: vec![] })
+        Ok(CustomerView {
+            customer_id: id.clone(),
+            balance_usd: payram_domain::Total::ZERO,
+            credits: vec![],
+        })
     });
 
     let answer = send(Mocks::with_queries(queries), admin_get("/api/customers/nobody")).await;

@@ -126,7 +126,7 @@ fn overview_queries() -> MockQueries {
     queries.expect_customers().returning(|_, _| {
         Ok(vec![CustomerBalance {
             customer_id: CustomerId::parse("<b>cust</b>").unwrap(),
-            balance_usd: Amount::parse("49.999999999999998").unwrap(),
+            balance_usd: payram_domain::Total::parse("49.999999999999998").unwrap(),
             credits: 1,
             payments: 1,
         }])
@@ -491,7 +491,7 @@ async fn invisible_and_direction_changing_characters_are_shown_escaped() {
     queries.expect_customers().returning(|_, _| {
         Ok(vec![CustomerBalance {
             customer_id: CustomerId::parse("cust\u{200f}\u{0007}").unwrap(),
-            balance_usd: Amount::parse("50").unwrap(),
+            balance_usd: payram_domain::Total::parse("50").unwrap(),
             credits: 1,
             payments: 1,
         }])

@@ -111,7 +111,7 @@ async fn customers_come_with_their_balances() {
         |_, _| {
             Ok(vec![CustomerBalance {
                 customer_id: CustomerId::parse("cust-1").unwrap(),
-                balance_usd: Amount::parse("0.30").unwrap(),
+                balance_usd: payram_domain::Total::parse("0.30").unwrap(),
                 credits: 2,
                 payments: 3,
             }])

@@ -23,7 +23,7 @@ use crate::{Metrics, Readiness, configure_metrics, configure_readiness};
 fn stats() -> Stats {
     Stats {
         credits: 3,
-        credited_usd: Amount::parse("149.999999999999998").unwrap(),
+        credited_usd: payram_domain::Total::parse("149.999999999999998").unwrap(),
         failed_events: 1,
         dead_events: 2,
         outbox_pending: 4,

@@ -22,7 +22,7 @@ use serde_json::{Number, Value, json};
 
 use payram_domain::{Amount, Inbound};
 use payram_ports::{Delivery, MockPaymentUseCases, Receipt, RepositoryError, ServiceError};
-use payram_protocol::{is_test_ping, parse_body, sign};
+use payram_protocol::{parse_body, sign};
 
 use super::{Answer, KEY, MAX_BODY, Mocks, config, send_with};
 use crate::HttpConfig;
@@ -115,12 +115,6 @@ impl fmt::Debug for Request {
     }
 }
 
-impl Request {
-    fn is_test_ping(&self) -> bool {
-        self.test_header && is_test_ping(Some(b"true"), &self.body)
-    }
-}
-
 /// Sends `request`, signed under the configured key, to a fresh app on a fresh actix system.
 fn deliver(use_cases: MockPaymentUseCases, config: HttpConfig, request: &Request) -> Answer {
     let mut req = TestRequest::default()
@@ -168,10 +162,8 @@ fn check_healthy(answer: &Answer, request: &Request, limit: usize) -> Result<(),
         answer.status,
         answer.json
     );
-    if request.is_test_ping() {
-        prop_assert_eq!(&answer.json, &json!({"outcome": "ping"}));
-        return Ok(());
-    }
+    // Every request here is signed: the test header changes nothing (only the unsigned test
+    // ping skips the recording path).
     match parse_body(&request.body) {
         Ok(Inbound::Payment(n)) => {
             prop_assert_eq!(answer.status, StatusCode::OK);
@@ -201,16 +193,11 @@ fn check_healthy(answer: &Answer, request: &Request, limit: usize) -> Result<(),
 }
 
 /// With storage down: 503 `storage_unavailable` for everything the use case sees, whether the
-/// body parses or not; only the unsigned test ping (answered before the core) is 200.
-fn check_storage_down(answer: &Answer, request: &Request) -> Result<(), TestCaseError> {
+/// body parses or not, test header or not (every request here is signed, so recorded).
+fn check_storage_down(answer: &Answer) -> Result<(), TestCaseError> {
     check_shape(answer)?;
-    if request.is_test_ping() {
-        prop_assert_eq!(answer.status, StatusCode::OK);
-        prop_assert_eq!(&answer.json, &json!({"outcome": "ping"}));
-    } else {
-        prop_assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-        prop_assert_eq!(&answer.json, &json!({"error": "storage_unavailable"}));
-    }
+    prop_assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    prop_assert_eq!(&answer.json, &json!({"error": "storage_unavailable"}));
     Ok(())
 }
 
@@ -443,7 +430,7 @@ proptest! {
         request in request(prop_oneof![bytes(), json_body()])
     ) {
         let answer = deliver(storage_down(), roomy_config(), &request);
-        check_storage_down(&answer, &request)?;
+        check_storage_down(&answer)?;
     }
 }
 

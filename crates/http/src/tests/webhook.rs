@@ -107,6 +107,111 @@ async fn a_ping_without_the_test_header_needs_authentication() {
     assert_eq!(answer.json, json!({"error": "unauthorized"}));
 }
 
+#[actix_web::test]
+async fn a_signed_test_is_authenticated_and_recorded_like_any_request() {
+    // The test header does not spare an authenticated request the recording path.
+    let mocks = receiving(
+        |d| {
+            matches!(d.content, Ok(Inbound::Ping)) && matches!(d.auth, AuthMethod::Signature { .. })
+        },
+        Ok(Receipt {
+            reference_id: None,
+            status: None,
+            credited: Amount::ZERO,
+            ..receipt(EventOutcome::Ping)
+        }),
+    );
+    let answer = send(mocks, signed(PING).insert_header(("X-Webhook-Test", "true"))).await;
+    assert_eq!((answer.status, answer.json), (StatusCode::OK, json!({"outcome": "ping"})));
+
+    let body = r#"{"hello":"world"}"#;
+    let mocks = receiving(
+        |d| d.content.as_ref().is_err_and(|r| r.outcome == EventOutcome::InvalidPayload),
+        Ok(Receipt {
+            message: Some("reference_id is missing".into()),
+            reference_id: None,
+            status: None,
+            credited: Amount::ZERO,
+            ..receipt(EventOutcome::InvalidPayload)
+        }),
+    );
+    let answer = send(mocks, signed(body).insert_header(("X-Webhook-Test", "true"))).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.json["error"], "invalid_payload");
+}
+
+#[actix_web::test]
+async fn a_test_with_a_wrong_credential_is_unauthorized_not_a_ping() {
+    let req = TestRequest::post()
+        .uri("/webhook")
+        .insert_header(("X-Webhook-Test", "true"))
+        .insert_header(("API-Key", "not-a-key"))
+        .set_payload(PING);
+
+    let answer = send(Mocks::untouched(), req).await;
+
+    assert_eq!(
+        (answer.status, answer.json),
+        (StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"}))
+    );
+}
+
+// --- duplicate credential headers ---
+
+#[actix_web::test]
+async fn two_different_api_keys_are_unauthorized_even_if_one_is_valid() {
+    for (first, second) in [(KEY, "wrong"), ("wrong", KEY), (KEY, OLD_KEY)] {
+        let req = TestRequest::post()
+            .uri("/webhook")
+            .append_header(("API-Key", first))
+            .append_header(("api-key", second))
+            .set_payload(FILLED);
+        let answer = send(Mocks::untouched(), req).await;
+        assert_eq!(
+            (answer.status, answer.json),
+            (StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"})),
+            "{first} then {second}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn two_different_signatures_are_unauthorized_even_if_one_is_valid() {
+    let valid = sign(KEY.as_bytes(), FILLED.as_bytes());
+    let wrong = sign(b"wrong", FILLED.as_bytes());
+    for (first, second) in [(&valid, &wrong), (&wrong, &valid)] {
+        let req = TestRequest::post()
+            .uri("/webhook")
+            .append_header(("X-Payram-Signature", first.as_str()))
+            .append_header(("X-Payram-Signature", second.as_str()))
+            .set_payload(FILLED);
+        let answer = send(Mocks::untouched(), req).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    // Even on a test ping: two different keys are never a ping.
+    let req = TestRequest::post()
+        .uri("/webhook")
+        .insert_header(("X-Webhook-Test", "true"))
+        .append_header(("API-Key", KEY))
+        .append_header(("API-Key", "wrong"))
+        .set_payload(PING);
+    assert_eq!(send(Mocks::untouched(), req).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn identical_repeats_of_a_credential_are_one_credential() {
+    let signature = sign(KEY.as_bytes(), FILLED.as_bytes());
+    let req = TestRequest::post()
+        .uri("/webhook")
+        .append_header(("X-Payram-Signature", signature.as_str()))
+        .append_header(("X-Payram-Signature", signature.as_str()))
+        .append_header(("API-Key", KEY))
+        .append_header(("API-Key", KEY))
+        .set_payload(FILLED);
+    let answer = send(applied_receipt(), req).await;
+    assert_eq!(answer.status, StatusCode::OK);
+}
+
 // --- 2. signature ---
 
 #[actix_web::test]
@@ -390,7 +495,7 @@ async fn a_body_that_breaks_off_is_400_json() {
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         answer.json,
-        json!({"error": "malformed_json", "message": "request body could not be read"})
+        json!({"error": "incomplete_body", "message": "request body ended before its announced end"})
     );
 }
 

@@ -193,3 +193,28 @@ async fn the_wal_stays_bounded_under_a_constant_load() {
     assert!(wal < 32 * 1024 * 1024, "the WAL is {wal} bytes after 2000 commits");
     assert_eq!(count(&db, "credits"), 2_000);
 }
+
+#[tokio::test]
+async fn the_largest_credits_sum_exactly_in_the_totals_the_balance_and_the_customer_list() {
+    // Two of the attack's 79228162514264337593543950335 USD overflowed rust_decimal; amounts
+    // are now bounded, and a sum of the largest ones (at full precision) stays exact.
+    const LARGEST: &str = "999999999999999.999999999999";
+    const SUM: &str = "2999999999999999.999999999997";
+    let (db, repo) = TestDb::migrated();
+    for reference in ["ref-1", "ref-2", "ref-3"] {
+        repo.apply_notification(event(b"{}"), notification(reference, "FILLED", Some(LARGEST)))
+            .await
+            .unwrap();
+    }
+    let stats = repo.stats().await.unwrap();
+    assert_eq!((stats.credits, stats.credited_usd.to_string()), (3, SUM.into()));
+    let customer = payram_domain::CustomerId::parse("cust-1").unwrap();
+    assert_eq!(repo.customer(&customer).await.unwrap().balance_usd.to_string(), SUM);
+    let listed = repo.customers(None, 10).await.unwrap();
+    assert_eq!(listed[0].balance_usd.to_string(), SUM);
+
+    // Summed again from the ledger (a database without the totals row): the same.
+    db.raw().batch_execute("DELETE FROM ledger_totals;").unwrap();
+    let stats = repo.stats().await.unwrap();
+    assert_eq!(stats.credited_usd.to_string(), SUM);
+}
