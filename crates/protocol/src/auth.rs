@@ -1,5 +1,6 @@
 use std::fmt;
 
+use secrecy::{ExposeSecret, SecretSlice};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -26,7 +27,8 @@ pub struct ApiKeys(Vec<Key>);
 
 #[derive(Clone)]
 struct Key {
-    secret: Vec<u8>,
+    /// The key itself, zeroed on drop (`secrecy`).
+    secret: SecretSlice<u8>,
     /// The key's HMAC pads, hashed once: a signature costs the body's hashing only.
     mac: HmacKey,
     digest: [u8; 32],
@@ -119,7 +121,7 @@ impl ApiKeys {
                     return Err(KeysError::Blank(index + 1));
                 }
                 let digest = Sha256::digest(&secret).into();
-                Ok(Key { mac: HmacKey::new(&secret), secret, digest })
+                Ok(Key { mac: HmacKey::new(&secret), secret: secret.into(), digest })
             })
             .collect::<Result<_, _>>()?;
         if keys.is_empty() {
@@ -184,7 +186,7 @@ impl ApiKeys {
     /// ```
     #[must_use]
     pub fn first(&self) -> &[u8] {
-        self.0.first().map_or(&[], |key| key.secret.as_slice())
+        self.0.first().map_or(&[], |key| key.secret.expose_secret())
     }
 }
 
