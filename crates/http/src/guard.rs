@@ -91,7 +91,8 @@ impl Guard {
         let payload = Rc::new(RefCell::new(req.take_payload()));
         let deadline: BodyStream = Box::pin(Deadline {
             inner: Rc::clone(&payload),
-            sleep: Box::pin(actix_web::rt::time::sleep(self.body_timeout)),
+            due_at: actix_web::rt::time::Instant::now() + self.body_timeout,
+            sleep: None,
             state: Arc::clone(&body),
         });
         req.set_payload(Payload::from(deadline));
@@ -214,7 +215,11 @@ struct BodyState {
 /// The request body, failing with a timeout once the deadline passes.
 struct Deadline {
     inner: Rc<RefCell<Payload>>,
-    sleep: Pin<Box<Sleep>>,
+    /// When the whole body must have arrived.
+    due_at: actix_web::rt::time::Instant,
+    /// Armed the first time the body is not all there: most bodies arrive with their head,
+    /// and then no timer is ever registered.
+    sleep: Option<Pin<Box<Sleep>>>,
     state: Arc<BodyState>,
 }
 
@@ -232,18 +237,24 @@ impl Stream for Deadline {
                 Poll::Ready(None)
             }
             Poll::Ready(Some(item)) => Poll::Ready(Some(item)),
-            Poll::Pending => match self.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    self.state.expired.store(true, Ordering::Relaxed);
-                    // Ends the stream for the handler; the guard turns the answer into 408.
-                    self.state.finished.store(true, Ordering::Relaxed);
-                    Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "the request body did not arrive within CLIENT_BODY_TIMEOUT",
-                    )))))
+            Poll::Pending => {
+                let due_at = self.due_at;
+                let sleep = self
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(actix_web::rt::time::sleep_until(due_at)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        self.state.expired.store(true, Ordering::Relaxed);
+                        // Ends the stream for the handler; the guard turns the answer into 408.
+                        self.state.finished.store(true, Ordering::Relaxed);
+                        Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the request body did not arrive within CLIENT_BODY_TIMEOUT",
+                        )))))
+                    }
+                    Poll::Pending => Poll::Pending,
                 }
-                Poll::Pending => Poll::Pending,
-            },
+            }
         }
     }
 }
