@@ -47,11 +47,8 @@ impl TestApp {
 
     /// GETs an admin path with `token` as coming from `client`.
     async fn admin_get_from(&self, client: &str, path: &str, token: &str) -> (u16, Value) {
-        let request = self
-            .client
-            .get(self.url(path))
-            .header("X-Forwarded-For", client)
-            .bearer_auth(token);
+        let request =
+            self.client.get(self.url(path)).header("X-Forwarded-For", client).bearer_auth(token);
         self.send(request).await
     }
 
@@ -65,8 +62,9 @@ impl TestApp {
 
 #[tokio::test]
 async fn the_webhook_answers_only_allowed_addresses_and_records_nothing_else() {
-    let app = TestApp::spawn_with(&[PROXY, ("ALLOWED_IPS", &format!("{PAYRAM_NET}, 2001:db8::/32"))])
-        .await;
+    let app =
+        TestApp::spawn_with(&[PROXY, ("ALLOWED_IPS", &format!("{PAYRAM_NET}, 2001:db8::/32"))])
+            .await;
     let body = fixture("filled_strings.json");
 
     let (code, answer) = app.post_signed_from(STRANGER_IP, &body).await;
@@ -153,7 +151,8 @@ async fn the_admin_allow_list_guards_the_api_and_the_dashboard_only() {
         let request = app.client.get(app.url(path)).header("X-Forwarded-For", STRANGER_IP);
         assert_eq!(request.send().await.unwrap().status().as_u16(), 403, "{path}");
     }
-    let request = app.client.get(app.url("/dashboard/login")).header("X-Forwarded-For", "192.0.2.10");
+    let request =
+        app.client.get(app.url("/dashboard/login")).header("X-Forwarded-For", "192.0.2.10");
     assert_eq!(request.send().await.unwrap().status().as_u16(), 200);
     // The webhook is not behind the admin list.
     let (code, _) = app.post_signed_from(STRANGER_IP, &fixture("filled_strings.json")).await;
@@ -191,7 +190,8 @@ async fn wrong_admin_tokens_lock_the_address_out_until_the_bucket_refills() {
         let (code, _) = app.admin_get_from(STRANGER_IP, "/api/payments", "wrong-token-guess").await;
         assert_eq!(code, 401);
     }
-    let (code, answer) = app.admin_get_from(STRANGER_IP, "/api/payments", "wrong-token-guess").await;
+    let (code, answer) =
+        app.admin_get_from(STRANGER_IP, "/api/payments", "wrong-token-guess").await;
     assert_eq!((code, answer["error"].as_str()), (429, Some("rate_limited")));
     // Even the right token is refused from that address until the bucket refills...
     let (code, _) = app.admin_get_from(STRANGER_IP, "/api/payments", ADMIN_TOKEN).await;
@@ -282,7 +282,8 @@ async fn secrets_are_read_from_files_with_the_trailing_newline_ignored() {
     let app = TestApp::spawn_with(env).await;
     let (code, answer) = app.post_signed(&fixture("filled_strings.json")).await;
     assert_eq!(code, 200, "{answer}");
-    let request = app.client.get(app.url("/api/payments")).bearer_auth("admin-token-from-a-file-0001");
+    let request =
+        app.client.get(app.url("/api/payments")).bearer_auth("admin-token-from-a-file-0001");
     assert_eq!(app.send(request).await.0, 200);
     let log = app.log();
     assert!(!log.contains("admin-token-from-a-file") && !log.contains(TEST_KEY), "{log}");
@@ -308,7 +309,8 @@ fn a_secret_set_twice_or_a_short_admin_token_refuses_the_start() {
 
     let keys = dir.path().join("keys");
     std::fs::write(&keys, TEST_KEY).unwrap();
-    let both_keys = [("PAYRAM_API_KEYS", TEST_KEY), ("PAYRAM_API_KEYS_FILE", keys.to_str().unwrap())];
+    let both_keys =
+        [("PAYRAM_API_KEYS", TEST_KEY), ("PAYRAM_API_KEYS_FILE", keys.to_str().unwrap())];
     let (ok, stderr) = run_serve(&base, &both_keys);
     assert!(!ok);
     assert!(stderr.contains("PAYRAM_API_KEYS and PAYRAM_API_KEYS_FILE"), "{stderr}");
@@ -331,7 +333,10 @@ fn a_secret_set_twice_or_a_short_admin_token_refuses_the_start() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("ADMIN_TOKEN is shorter than 16 characters"), "{stdout}");
 
-    let (ok, stderr) = run_serve(&base, &[("PAYRAM_API_KEYS", TEST_KEY), ("ALLOWED_IPS", "10.0.0.0/8, 10.0.0.256")]);
+    let (ok, stderr) = run_serve(
+        &base,
+        &[("PAYRAM_API_KEYS", TEST_KEY), ("ALLOWED_IPS", "10.0.0.0/8, 10.0.0.256")],
+    );
     assert!(!ok);
     assert!(stderr.contains("ALLOWED_IPS: \"10.0.0.256\""), "{stderr}");
 }
@@ -339,8 +344,9 @@ fn a_secret_set_twice_or_a_short_admin_token_refuses_the_start() {
 #[tokio::test]
 async fn tls_serves_https_only() {
     let certs = tempfile::tempdir().unwrap();
-    let signed = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .unwrap();
+    let signed =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
     let cert_pem = signed.cert.pem();
     let cert = certs.path().join("cert.pem");
     let key = certs.path().join("key.pem");
@@ -373,8 +379,10 @@ async fn tls_serves_https_only() {
     let (ok, stderr) = run_serve(&base, &[("TLS_CERT", cert.to_str().unwrap())]);
     assert!(!ok);
     assert!(stderr.contains("TLS_CERT is set but TLS_KEY is not"), "{stderr}");
-    let (ok, stderr) =
-        run_serve(&base, &[("TLS_CERT", key.to_str().unwrap()), ("TLS_KEY", key.to_str().unwrap())]);
+    let (ok, stderr) = run_serve(
+        &base,
+        &[("TLS_CERT", key.to_str().unwrap()), ("TLS_KEY", key.to_str().unwrap())],
+    );
     assert!(!ok);
     assert!(stderr.contains("TLS_CERT"), "a key is not a certificate: {stderr}");
 }
