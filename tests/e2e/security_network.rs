@@ -406,3 +406,44 @@ fn rss_kib(pid: u32) -> u64 {
     let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+#[tokio::test]
+async fn many_health_and_metrics_pollers_never_starve_a_signed_webhook() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    };
+    let app = TestApp::spawn().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let polls = Arc::new(AtomicUsize::new(0));
+    let pollers: Vec<_> = (0..150)
+        .map(|n| {
+            let (client, stop, polls) = (app.client.clone(), Arc::clone(&stop), Arc::clone(&polls));
+            let url = app.url(if n % 2 == 0 { "/readyz" } else { "/metrics" });
+            tokio::spawn(async move {
+                // At least once each, then until the webhooks are done.
+                loop {
+                    let status = client.get(&url).send().await.unwrap().status().as_u16();
+                    assert_eq!(status, 200, "{url}");
+                    polls.fetch_add(1, Ordering::Relaxed);
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    for n in 0..20 {
+        let body = format!(
+            r#"{{"reference_id":"poll-{n}","status":"FILLED","customer_id":"polled","filled_amount_in_usd":"1.50"}}"#
+        );
+        let (code, answer) = app.post_signed(body.as_bytes()).await;
+        assert_eq!(code, 200, "{answer}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for poller in pollers {
+        poller.await.unwrap();
+    }
+    assert!(polls.load(Ordering::Relaxed) >= 150, "every poller polled");
+    assert_eq!(app.customer_balance("polled").await, "30.00");
+}
