@@ -92,6 +92,12 @@ impl Check {
                     .map_err(|err| payram_ports::ErrorChain(&err).to_string())
             }
             Self::Webhook => {
+                if args.url.is_none() && args.serve.security.tls_cert.is_some() {
+                    // The certificate names the public host, not the bind address.
+                    return Err("TLS_CERT is set: give the server's public https address with \
+                                --url (e.g. --url https://pay.example.com)"
+                        .to_owned());
+                }
                 let url = webhook_url(
                     args.url.as_deref(),
                     args.serve.bind_addr,
