@@ -158,6 +158,8 @@ mod tests {
             assert_eq!(setting(conn, "foreign_keys", "foreign_keys"), 1);
             assert_eq!(setting(conn, "synchronous", "synchronous"), 2, "FULL");
             assert_eq!(setting(conn, "query_only", "query_only"), 1, "reads only");
+            let cache = -i64::from(crate::connection::READER_CACHE_KIB);
+            assert_eq!(setting(conn, "cache_size", "cache_size"), cache, "a small page cache");
             let mode =
                 diesel::sql_query("PRAGMA journal_mode").get_result::<JournalMode>(conn).unwrap();
             assert_eq!(mode.journal_mode, "wal");
